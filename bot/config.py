@@ -1,0 +1,115 @@
+"""Settings: one frozen, validated object built at start-up from the environment and ``.env``.
+
+Nothing reads the environment at import time. Every variable is documented in ``.env.example``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dotenv import dotenv_values
+
+#: The corpus shipped with Lectern.
+BUNDLED_PASSAGES = Path(__file__).resolve().parent.parent / "passages"
+DEFAULT_DB = Path("data") / "lectern.sqlite3"
+_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+class ConfigError(Exception):
+    """A setting is malformed; the message names the variable and says what is expected."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    token: str | None = field(default=None, repr=False)  # never shown in logs or reprs
+    db_path: Path = DEFAULT_DB
+    passages_dir: Path = BUNDLED_PASSAGES
+    owner_ids: frozenset[int] = frozenset()
+    dev_guild_id: int | None = None
+    log_level: str = "INFO"
+    log_file: Path | None = None
+    cooldown_seconds: float = 3.0
+    daily_grace_hours: float = 6.0
+
+    @property
+    def has_token(self) -> bool:
+        return bool(self.token)
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, env_file: Path | None = Path(".env")
+) -> Settings:
+    """Build Settings from ``environ`` (default: the process environment) over ``env_file``.
+
+    Real environment variables win over ``.env``, as with python-dotenv's default.
+    """
+    values: dict[str, str] = {}
+    if env_file is not None and env_file.is_file():
+        values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    values.update(os.environ if environ is None else environ)
+
+    def get(name: str) -> str | None:
+        value = values.get(name)
+        return value.strip() if value is not None and value.strip() else None
+
+    token = get("DISCORD_TOKEN")
+    if token is not None and (any(c.isspace() for c in token) or len(token) < 20):
+        raise ConfigError(
+            "DISCORD_TOKEN does not look like a bot token (copy it again from the Developer "
+            "Portal's Bot page, without quotes or spaces)"
+        )
+    level = (get("LECTERN_LOG_LEVEL") or "INFO").upper()
+    if level not in _LEVELS:
+        raise ConfigError(f"LECTERN_LOG_LEVEL must be one of {', '.join(_LEVELS)}, not {level!r}")
+    passages = Path(get("LECTERN_PASSAGES_DIR") or BUNDLED_PASSAGES).expanduser()
+    if not passages.is_dir():
+        raise ConfigError(f"LECTERN_PASSAGES_DIR: {passages} is not a folder")
+    db_path = Path(get("LECTERN_DB") or DEFAULT_DB).expanduser()
+    if db_path.is_dir():
+        raise ConfigError(f"LECTERN_DB: {db_path} is a folder; give the path of a file")
+    log_file = get("LECTERN_LOG_FILE")
+    return Settings(
+        token=token,
+        db_path=db_path,
+        passages_dir=passages,
+        owner_ids=frozenset(_ids("LECTERN_OWNER_IDS", get("LECTERN_OWNER_IDS"))),
+        dev_guild_id=_snowflake("LECTERN_DEV_GUILD_ID", get("LECTERN_DEV_GUILD_ID")),
+        log_level=level,
+        log_file=Path(log_file).expanduser() if log_file else None,
+        cooldown_seconds=_number(
+            "LECTERN_COOLDOWN_SECONDS", get("LECTERN_COOLDOWN_SECONDS"), 3.0, 0, 3600
+        ),
+        daily_grace_hours=_number(
+            "LECTERN_DAILY_GRACE_HOURS", get("LECTERN_DAILY_GRACE_HOURS"), 6.0, 0, 24
+        ),
+    )
+
+
+def _snowflake(name: str, value: str | None) -> int | None:
+    if value is None:
+        return None
+    if not value.isdigit() or not 15 <= len(value) <= 21:
+        raise ConfigError(f"{name} must be a Discord id (15-21 digits), not {value!r}")
+    return int(value)
+
+
+def _ids(name: str, value: str | None) -> list[int]:
+    if value is None:
+        return []
+    parts = [p.strip() for p in value.replace(";", ",").split(",") if p.strip()]
+    return [i for p in parts if (i := _snowflake(name, p)) is not None]
+
+
+def _number(name: str, value: str | None, default: float, low: float, high: float) -> float:
+    if value is None:
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, not {value!r}") from None
+    if not low <= number <= high:
+        raise ConfigError(f"{name} must be between {low:g} and {high:g}, not {value}")
+    return number

@@ -1,0 +1,75 @@
+"""Settings from the environment and .env: defaults, validation, and the token kept secret."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.config import BUNDLED_PASSAGES, ConfigError, load_settings
+
+TOKEN = "MTAx.fake-token-for-tests.abcdefghijklmnop"
+
+
+def test_defaults_without_any_variable() -> None:
+    settings = load_settings({}, env_file=None)
+    assert settings.token is None and not settings.has_token
+    assert settings.passages_dir == BUNDLED_PASSAGES
+    assert settings.db_path == Path("data/lectern.sqlite3")
+    assert settings.owner_ids == frozenset() and settings.dev_guild_id is None
+    assert settings.log_level == "INFO"
+
+
+def test_values_are_parsed(tmp_path: Path) -> None:
+    settings = load_settings(
+        {
+            "DISCORD_TOKEN": f"  {TOKEN} ",
+            "LECTERN_DB": str(tmp_path / "x.db"),
+            "LECTERN_OWNER_IDS": "123456789012345678, 223456789012345678",
+            "LECTERN_DEV_GUILD_ID": "323456789012345678",
+            "LECTERN_LOG_LEVEL": "debug",
+            "LECTERN_COOLDOWN_SECONDS": "1.5",
+        },
+        env_file=None,
+    )
+    assert settings.token == TOKEN
+    assert settings.owner_ids == {123456789012345678, 223456789012345678}
+    assert settings.dev_guild_id == 323456789012345678
+    assert settings.log_level == "DEBUG" and settings.cooldown_seconds == 1.5
+
+
+def test_env_file_is_read_and_the_environment_wins(tmp_path: Path) -> None:
+    env = tmp_path / ".env"
+    env.write_text(f"DISCORD_TOKEN={TOKEN}\nLECTERN_LOG_LEVEL=WARNING\n")
+    settings = load_settings({"LECTERN_LOG_LEVEL": "ERROR"}, env_file=env)
+    assert settings.token == TOKEN and settings.log_level == "ERROR"
+
+
+def test_the_token_never_appears_in_the_repr() -> None:
+    settings = load_settings({"DISCORD_TOKEN": TOKEN}, env_file=None)
+    assert TOKEN not in repr(settings) and TOKEN not in str(settings)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("LECTERN_OWNER_IDS", "12, abc", "LECTERN_OWNER_IDS must be a Discord id"),
+        ("LECTERN_DEV_GUILD_ID", "guild", "LECTERN_DEV_GUILD_ID must be a Discord id"),
+        ("LECTERN_LOG_LEVEL", "loud", "LECTERN_LOG_LEVEL must be one of"),
+        (
+            "LECTERN_PASSAGES_DIR",
+            "/no/such/folder",
+            "LECTERN_PASSAGES_DIR: /no/such/folder is not a folder",
+        ),
+        ("LECTERN_DB", "/", "LECTERN_DB: / is a folder"),
+        ("LECTERN_COOLDOWN_SECONDS", "soon", "LECTERN_COOLDOWN_SECONDS must be a number"),
+        ("LECTERN_COOLDOWN_SECONDS", "-1", "between 0 and 3600"),
+        ("DISCORD_TOKEN", "short", "DISCORD_TOKEN does not look like a bot token"),
+    ],
+)
+def test_malformed_values_name_the_variable(name: str, value: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(")) as caught:
+        load_settings({name: value}, env_file=None)
+    assert "\n" not in str(caught.value)
+    if name == "DISCORD_TOKEN":
+        assert value not in str(caught.value)
