@@ -1,0 +1,68 @@
+"""Shared fixtures: real SQLite files in temporary folders, the bundled corpus, a document writer."""
+
+from __future__ import annotations
+
+import shutil
+import textwrap
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+
+from bot.config import BUNDLED_PASSAGES
+from bot.corpus import load_corpus
+from bot.store import Store
+
+WriteDoc = Callable[..., Path]
+
+
+def document_text(
+    body: str,
+    *,
+    title: str = "A Title",
+    kind: str = "essay",
+    author: str | None = None,
+    source: str = "a test",
+    extra: str = "",
+) -> str:
+    """A corpus file's text: TOML front matter then ``body`` (dedented)."""
+    lines = ["+++", f'title = "{title}"', f'kind = "{kind}"', f'source = "{source}"']
+    if author is not None:
+        lines.append(f'author = "{author}"')
+    if extra:
+        lines.append(extra)
+    lines.append("+++")
+    return "\n".join(lines) + "\n\n" + textwrap.dedent(body).strip("\n") + "\n"
+
+
+@pytest.fixture
+def passages_dir(tmp_path: Path) -> Path:
+    """A writable copy of the bundled corpus."""
+    target = tmp_path / "passages"
+    shutil.copytree(BUNDLED_PASSAGES, target)
+    return target
+
+
+@pytest.fixture
+def write_doc(tmp_path: Path) -> WriteDoc:
+    """Write a document into ``tmp_path/docs`` and return its path."""
+    folder = tmp_path / "docs"
+    folder.mkdir(exist_ok=True)
+
+    def write(name: str, body: str, **meta: str | None) -> Path:
+        path = folder / name
+        path.write_text(document_text(body, **meta), encoding="utf-8")  # type: ignore[arg-type]
+        return path
+
+    return write
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    """A store in a real SQLite file holding the bundled corpus."""
+    async with await Store.open(tmp_path / "lectern.sqlite3") as opened:
+        await opened.replace_corpus(load_corpus(BUNDLED_PASSAGES))
+        yield opened
+
+
+pytest_plugins = ["tests.fakediscord.pytest_plugin"]
