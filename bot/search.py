@@ -1,0 +1,126 @@
+"""Turn whatever a user typed into a safe SQLite FTS5 query.
+
+Supported on purpose: plain words (all must match), ``"exact phrases"``, ``prefix*`` and
+``-excluded`` words. Everything else (FTS operators such as ``AND``/``NEAR``, brackets, column
+filters, emoji, punctuation) is treated as text, so no input can be an FTS syntax error: every
+term reaches FTS5 as a quoted string.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+MAX_QUERY_CHARS = 300
+MAX_TERMS = 12
+MIN_PREFIX_CHARS = 2
+
+# FTS5's unicode61 tokenizer treats letters, digits (and private-use characters) as token
+# characters and everything else as a separator; ``[^\W_]`` is the same set for ``re``.
+_TOKEN = re.compile(r"[^\W_]+")
+_PIECE = re.compile(r'(-?)"([^"]*)"?|(\S+)')
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """One part of a query: a word, a phrase (several words) or a prefix."""
+
+    words: tuple[str, ...]
+    prefix: bool = False
+    excluded: bool = False
+
+    def fts(self) -> str:
+        quoted = '"' + " ".join(self.words) + '"'
+        return quoted + "*" if self.prefix else quoted
+
+    def __str__(self) -> str:
+        text = " ".join(self.words)
+        if len(self.words) > 1:
+            text = f'"{text}"'
+        return ("-" if self.excluded else "") + text + ("*" if self.prefix else "")
+
+
+@dataclass(frozen=True, slots=True)
+class SearchQuery:
+    """A parsed query. ``expression`` is None when nothing searchable was typed."""
+
+    terms: tuple[Term, ...]
+    notes: tuple[str, ...] = field(default=())
+    match_any: bool = False  # OR instead of AND (used for "more like this")
+
+    @property
+    def expression(self) -> str | None:
+        wanted = [t.fts() for t in self.terms if not t.excluded]
+        if not wanted:
+            return None
+        expr = (" OR " if self.match_any else " AND ").join(wanted)
+        for t in self.terms:
+            if t.excluded:
+                expr = f"({expr}) NOT {t.fts()}"
+        return expr
+
+    def __str__(self) -> str:
+        return " ".join(str(t) for t in self.terms)
+
+
+def parse_query(text: str) -> SearchQuery:
+    """Parse user input into a :class:`SearchQuery`; never raises."""
+    notes: list[str] = []
+    text = text.replace("\u201c", '"').replace("\u201d", '"')  # curly quotes from phones
+    if len(text) > MAX_QUERY_CHARS:
+        text = text[:MAX_QUERY_CHARS]
+        notes.append(f"Only the first {MAX_QUERY_CHARS} characters were searched.")
+    terms: list[Term] = []
+    for match in _PIECE.finditer(text):
+        minus, phrase, bare = match.groups()
+        if phrase is not None:
+            words = tuple(w.lower() for w in _TOKEN.findall(phrase))
+            if words:
+                terms.append(Term(words, excluded=bool(minus)))
+            continue
+        excluded = bare.startswith("-") and len(bare) > 1
+        prefix = bare.endswith("*")
+        words = tuple(w.lower() for w in _TOKEN.findall(bare))
+        if not words:
+            continue
+        if prefix and len(words[-1]) < MIN_PREFIX_CHARS:
+            notes.append(
+                f"Prefixes need at least {MIN_PREFIX_CHARS} letters: searched {bare!r} as a word."
+            )
+            prefix = False
+        # "don't" or "e-mail" become several adjacent tokens: FTS5 then matches the phrase.
+        terms.append(Term(words, prefix=prefix, excluded=excluded))
+    if len(terms) > MAX_TERMS:
+        notes.append(f"Only the first {MAX_TERMS} words were searched.")
+        terms = terms[:MAX_TERMS]
+    if terms and all(t.excluded for t in terms):
+        notes.append("Add a word to look for; - only excludes words.")
+    return SearchQuery(tuple(terms), tuple(notes))
+
+
+STOPWORDS = frozenset(
+    """
+    a about above after again against all am an and any are as at be because been before being
+    below between both but by can could did do does doing down during each few for from further
+    had has have having he her here hers herself him himself his how i if in into is it its
+    itself just me more most my myself no nor not now of off on once only or other our ours
+    ourselves out over own same she should so some such than that the their theirs them
+    themselves then there these they this those through to too under until up very was we were
+    what when where which while who whom why will with would you your yours yourself yourselves
+    s t don doesn didn isn wasn weren won ll re ve d m o y
+    """.split()  # noqa: SIM905 - a word list reads best as text
+)
+
+
+def similarity_query(text: str, max_terms: int = 8) -> SearchQuery:
+    """An OR-style query of a passage's most distinctive words, for "more like this".
+
+    Without corpus statistics at hand, "distinctive" means: not a stopword, longest first
+    (long words are rarer in English), then first occurrence.
+    """
+    seen: dict[str, int] = {}
+    for index, word in enumerate(w.lower() for w in _TOKEN.findall(text)):
+        if len(word) > 2 and word not in STOPWORDS and word not in seen:
+            seen[word] = index
+    chosen = sorted(seen, key=lambda w: (-len(w), seen[w]))[:max_terms]
+    return SearchQuery(tuple(Term((w,)) for w in chosen), match_any=True)

@@ -1,0 +1,74 @@
+"""Turning typed text into FTS5 queries: deliberate features, and no input that breaks FTS5."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.search import MAX_TERMS, parse_query, similarity_query
+
+
+@pytest.mark.parametrize(
+    ("typed", "expression"),
+    [
+        ("attention", '"attention"'),
+        ("Attention  Weights", '"attention" AND "weights"'),
+        ('"love and loss"', '"love and loss"'),
+        ("“curly quotes”", '"curly quotes"'),
+        ("st*", '"st"*'),
+        ("weights -rock", '("weights") NOT "rock"'),
+        ("AND( NEAR x", '"and" AND "near" AND "x"'),
+        ("don't", '"don t"'),
+        ("title:shape", '"title shape"'),
+        ('"unclosed phrase', '"unclosed phrase"'),
+        ("🙂 ", None),
+        ("", None),
+        ("-alone", None),
+    ],
+)
+def test_parse_query(typed: str, expression: str | None) -> None:
+    assert parse_query(typed).expression == expression
+
+
+def test_short_prefixes_are_searched_as_words_with_a_note() -> None:
+    query = parse_query("a*")
+    assert query.expression == '"a"'
+    assert "at least 2 letters" in query.notes[0]
+
+
+def test_long_queries_are_cut_with_a_note() -> None:
+    query = parse_query(" ".join(f"w{i}" for i in range(40)))
+    assert len(query.terms) == MAX_TERMS
+    assert any("first" in note for note in query.notes)
+
+
+def test_similarity_query_prefers_long_non_stopwords() -> None:
+    query = similarity_query("The the the convergence of attend, and a mechanism!", max_terms=2)
+    assert [t.words[0] for t in query.terms] == ["convergence", "mechanism"]
+    assert query.expression == '"convergence" OR "mechanism"'
+
+
+@pytest.fixture(scope="module")
+def fts() -> sqlite3.Connection:
+    db = sqlite3.connect(":memory:")
+    db.execute("CREATE VIRTUAL TABLE t USING fts5(text, prefix='2 3')")
+    db.execute("INSERT INTO t VALUES ('the shape of attention')")
+    return db
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    text=st.text(max_size=400)
+    | st.lists(
+        st.sampled_from(
+            ['"', "*", "-", "(", ")", "AND", "OR", "NOT", "NEAR", ":", "^", "+", "a", "st", " "]
+        )
+    ).map("".join)
+)
+def test_every_expression_is_valid_fts5(fts: sqlite3.Connection, text: str) -> None:
+    expression = parse_query(text).expression
+    if expression is not None:
+        fts.execute("SELECT count(*) FROM t WHERE t MATCH ?", (expression,)).fetchone()
