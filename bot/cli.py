@@ -1,0 +1,229 @@
+"""The ``lectern`` command line: run the bot, ingest and inspect the corpus.
+
+Every verb builds the settings first; a bad setting or corpus is one clear message and a
+non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import sys
+import textwrap
+from collections.abc import Callable, Coroutine, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from . import __version__
+from .config import ConfigError, Settings, load_settings
+from .corpus import CorpusError, load_corpus
+from .ingest import sync_corpus
+from .store import Store, StoredPassage, StoreError
+
+log = logging.getLogger(__name__)
+
+EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lectern",
+        description="Lectern: literary passages for Discord servers.",
+    )
+    parser.add_argument("--version", action="version", version=f"lectern {__version__}")
+    verbs = parser.add_subparsers(dest="verb", metavar="VERB")
+    verbs.add_parser("run", help="run the bot (without DISCORD_TOKEN: show the corpus offline)")
+    ingest = verbs.add_parser("ingest", help="validate the passages folder and load it")
+    ingest.add_argument("folder", nargs="?", type=Path, help="default: LECTERN_PASSAGES_DIR")
+    ingest.add_argument("--check", action="store_true", help="validate only; write nothing")
+    ingest.add_argument("--force", action="store_true", help="reload even if unchanged")
+    verbs.add_parser("stats", help="what the stored corpus holds")
+    passages = verbs.add_parser("passages", help="list every passage")
+    passages.add_argument("--json", action="store_true", help="one JSON object per line")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``lectern`` console script and ``python -m bot``."""
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except ConfigError as error:
+        print(f"lectern: configuration error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    verb = args.verb or "run"
+    # The verbs print their own summaries; below WARNING, logs would only repeat them.
+    level = logging.getLevelName(settings.log_level)
+    logging.basicConfig(
+        level=level if verb == "run" else max(level, logging.WARNING),
+        format="%(asctime)s %(levelname)-8s %(name)s: %(message)s",
+    )
+    handlers: dict[str, Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]] = {
+        "run": _run,
+        "ingest": _ingest,
+        "stats": _stats,
+        "passages": _passages,
+    }
+    try:
+        return asyncio.run(handlers[verb](args, settings))
+    except StoreError as error:
+        print(f"lectern: database error: {error}", file=sys.stderr)
+        return EXIT_INVALID
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:  # `lectern passages | head`: the reader left; that is fine
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit
+        return EXIT_OK
+
+
+def _print_problems(error: CorpusError, out: TextIO = sys.stderr) -> None:
+    print(f"lectern: the corpus is invalid ({error}); nothing was changed:", file=out)
+    for problem in error.problems:
+        print(f"  {problem}", file=out)
+
+
+class _ProgressBar:
+    """A one-line progress bar on stderr, shown only on a terminal and for large folders."""
+
+    def __init__(self, label: str, stream: TextIO = sys.stderr) -> None:
+        self.label = label
+        self.stream = stream
+        self.enabled = stream.isatty()
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled or total < 20:
+            return
+        width = 30
+        filled = width * done // total
+        self.stream.write(f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+        if done == total:
+            self.stream.write("\n")
+        self.stream.flush()
+
+
+async def _open(settings: Settings) -> Store:
+    return await Store.open(settings.db_path)
+
+
+async def _ensure_corpus(store: Store, settings: Settings) -> bool:
+    try:
+        await sync_corpus(store, settings.passages_dir, progress=_ProgressBar("Reading"))
+    except CorpusError as error:
+        _print_problems(error)
+        return False
+    return True
+
+
+async def _ingest(args: argparse.Namespace, settings: Settings) -> int:
+    folder: Path = args.folder or settings.passages_dir
+    if args.check:
+        try:
+            corpus = await asyncio.to_thread(load_corpus, folder, _ProgressBar("Checking"))
+        except CorpusError as error:
+            _print_problems(error)
+            return EXIT_INVALID
+        print(
+            f"{folder}: {len(corpus.documents)} documents, {corpus.passage_count} passages, "
+            "all valid."
+        )
+        return EXIT_OK
+    async with await _open(settings) as store:
+        try:
+            report = await sync_corpus(
+                store, folder, force=args.force, progress=_ProgressBar("Reading")
+            )
+        except CorpusError as error:
+            _print_problems(error)
+            return EXIT_INVALID
+    if report.skipped:
+        print(f"Corpus unchanged: {report.documents} documents, {report.passages_after} passages.")
+        return EXIT_OK
+    print(
+        f"Ingested {report.documents} documents, {report.passages_after} passages "
+        f"(before: {report.passages_before}) in {report.seconds:.2f}s."
+    )
+    for label, slugs in (
+        ("added", report.added),
+        ("removed", report.removed),
+        ("changed", report.changed),
+    ):
+        if slugs:
+            print(f"  {label}: {', '.join(slugs)}")
+    if report.vanished_ids:
+        shown = ", ".join(report.vanished_ids[:20])
+        more = len(report.vanished_ids) - 20
+        print(f"  ids that no longer exist: {shown}{f' and {more} more' if more > 0 else ''}")
+    return EXIT_OK
+
+
+async def _stats(args: argparse.Namespace, settings: Settings) -> int:
+    async with await _open(settings) as store:
+        if not await _ensure_corpus(store, settings):
+            return EXIT_INVALID
+        stats = await store.stats()
+        documents = await store.documents()
+    print(f"Database: {settings.db_path} ({stats.database_bytes / 1024:,.0f} KiB)")
+    print(f"Passages folder: {settings.passages_dir}")
+    kinds = ", ".join(f"{count} {kind}" for kind, count in stats.kinds.items())
+    print(
+        f"{stats.documents} documents, {stats.passages} passages ({kinds}), {stats.authors} authors"
+    )
+    for doc in documents:
+        by = doc.author or "no author named"
+        print(f"  {doc.slug:<24} {doc.kind:<8} {doc.passage_count:>6}  {doc.title} ({by})")
+    return EXIT_OK
+
+
+async def _passages(args: argparse.Namespace, settings: Settings) -> int:
+    async with await _open(settings) as store:
+        if not await _ensure_corpus(store, settings):
+            return EXIT_INVALID
+        async for p in store.iter_passages():
+            if args.json:
+                record = {
+                    "id": p.id,
+                    "document": p.document,
+                    "title": p.title,
+                    "author": p.author,
+                    "kind": p.kind,
+                    "position": p.seq,
+                    "label": p.label,
+                    "text": p.text,
+                }
+                print(json.dumps(record, ensure_ascii=False))
+            else:
+                first = " ".join(p.text.split())
+                print(f"{p.id:<32} {p.label:<22} {textwrap.shorten(first, 60)}")
+    return EXIT_OK
+
+
+def format_passage(p: StoredPassage) -> str:
+    """A passage as plain text for a terminal."""
+    by = p.author or "no author named"
+    return f"{p.text}\n\n  — {p.title}, {p.label} ({by})  [{p.id}]"
+
+
+async def _run(args: argparse.Namespace, settings: Settings) -> int:
+    async with await _open(settings) as store:
+        if not await _ensure_corpus(store, settings):
+            return EXIT_INVALID
+        if settings.has_token:
+            print(
+                "lectern: connecting to Discord is not built yet in this version; "
+                "the corpus is loaded and `lectern stats` shows it.",
+                file=sys.stderr,
+            )
+            return EXIT_INVALID
+        stats = await store.stats()
+        passage = await store.random_passage()
+    print(f"Lectern {__version__}: {stats.documents} documents, {stats.passages} passages.\n")
+    if passage:
+        print(textwrap.indent(format_passage(passage), "  "))
+    print(
+        "\nNo DISCORD_TOKEN is set, so Lectern ran offline. To connect it to Discord, copy "
+        ".env.example to .env and put your bot's token in DISCORD_TOKEN (see the README)."
+    )
+    return EXIT_OK

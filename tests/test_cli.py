@@ -1,0 +1,96 @@
+"""The lectern command line, run as a real subprocess the way a host runs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import document_text
+
+
+def lectern(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("LECTERN_", "DISCORD_"))}
+    clean.update({"LECTERN_DB": str(tmp_path / "db.sqlite3"), **env})
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        cwd=tmp_path,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_run_without_token_shows_the_corpus_offline(tmp_path: Path) -> None:
+    result = lectern(tmp_path, "run")
+    assert result.returncode == 0, result.stderr
+    assert "4 documents, 62 passages" in result.stdout
+    assert "DISCORD_TOKEN" in result.stdout and "Traceback" not in result.stderr
+
+
+def test_passages_json_has_every_passage(tmp_path: Path) -> None:
+    result = lectern(tmp_path, "passages", "--json")
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(records) == 62
+    assert {"id", "document", "title", "author", "kind", "position", "text"} <= set(records[0])
+    poem = [r for r in records if r["document"] == "shape-of-attention"]
+    assert [r["position"] for r in poem] == list(range(1, 26))
+    assert poem[6]["id"] == "shape-of-attention-7" and "\n" in poem[6]["text"]
+
+
+def test_stats_lists_documents(tmp_path: Path) -> None:
+    result = lectern(tmp_path, "stats")
+    assert result.returncode == 0
+    assert "4 documents, 62 passages" in result.stdout
+    assert "shape-of-attention" in result.stdout and "8 authors" in result.stdout
+
+
+def test_ingest_check_reports_every_problem_and_writes_nothing(tmp_path: Path) -> None:
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "good.md").write_text(document_text("Fine."), encoding="utf-8")
+    (folder / "bad.md").write_text(document_text("Text.", kind="novel"), encoding="utf-8")
+    result = lectern(tmp_path, "ingest", "--check", str(folder))
+    assert result.returncode == 1
+    assert "mine/bad.md:1: unknown kind 'novel'" in result.stderr
+    assert "nothing was changed" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "db.sqlite3").exists()
+
+
+def test_ingest_then_unchanged(tmp_path: Path) -> None:
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "one.md").write_text(document_text("A.\n\nB."), encoding="utf-8")
+    first = lectern(tmp_path, "ingest", str(folder))
+    second = lectern(tmp_path, "ingest", str(folder))
+    assert "Ingested 1 documents, 2 passages" in first.stdout
+    assert "Corpus unchanged" in second.stdout
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"LECTERN_OWNER_IDS": "me"}, "LECTERN_OWNER_IDS must be a Discord id"),
+        ({"LECTERN_PASSAGES_DIR": "/nope"}, "LECTERN_PASSAGES_DIR"),
+    ],
+)
+def test_bad_settings_are_one_line_not_a_traceback(
+    tmp_path: Path, env: dict[str, str], message: str
+) -> None:
+    result = lectern(tmp_path, "stats", **env)
+    assert result.returncode == 2
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_unusable_database_is_one_clear_sentence(tmp_path: Path) -> None:
+    (tmp_path / "db.sqlite3").write_text("garbage " * 1000)
+    result = lectern(tmp_path, "stats")
+    assert result.returncode == 1
+    assert "database error" in result.stderr and "Traceback" not in result.stderr
