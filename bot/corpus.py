@@ -26,7 +26,10 @@ UNITS: dict[str, str] = {
 }
 AFTERWORD = "afterword"
 
-MAX_FILE_BYTES = 20 * 1024 * 1024
+#: Below Discord's 10 MiB per file, so a whole document can always be sent as a file.
+MAX_FILE_BYTES = 8 * 1024 * 1024
+#: Short enough that a passage id fits in a button's custom_id with its state.
+MAX_SLUG_CHARS = 48
 #: Longest passage we accept: about 25 pages of a Discord embed description.
 MAX_PASSAGE_CHARS = 100_000
 MAX_TITLE_CHARS = 200
@@ -246,6 +249,8 @@ def parse_document(
             fail(1, f"author is {len(author)} characters; the limit is {MAX_AUTHOR_CHARS}")
     if not SLUG_RE.match(slug):
         fail(1, f"slug {slug!r} must be lowercase letters, digits and single hyphens")
+    elif len(slug) > MAX_SLUG_CHARS:
+        fail(1, f"slug {slug!r} is over {MAX_SLUG_CHARS} characters: set a shorter slug")
 
     passages: list[Passage] = []
     if meta is not None and kind in UNITS:

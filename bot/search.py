@@ -108,7 +108,7 @@ STOPWORDS = frozenset(
     themselves then there these they this those through to too under until up very was we were
     what when where which while who whom why will with would you your yours yourself yourselves
     s t don doesn didn isn wasn weren won ll re ve d m o y
-    """.split()  # noqa: SIM905 - a word list reads best as text
+    """.split()
 )
 
 

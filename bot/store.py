@@ -7,6 +7,7 @@ from the previous corpus until the new one commits.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import sqlite3
@@ -386,6 +387,37 @@ class Store:
         )
         size = sum(p.stat().st_size for p in (self.path, Path(f"{self.path}-wal")) if p.exists())
         return CorpusStats(row[0], row[1], row[2], kinds, size, row[3])
+
+    async def passage_at(self, index: int) -> StoredPassage | None:
+        """The passage at 0-based ``index`` in corpus order (for deterministic daily picks)."""
+        row = await self._one(f"{_SELECT_PASSAGE} WHERE p.rowid = ?", (index + 1,))
+        return _passage(row) if row else None
+
+    async def passage_count(self) -> int:
+        row = await self._one("SELECT coalesce(max(rowid), 0) FROM passages")
+        return int(row[0])
+
+    async def ids_starting_with(self, prefix: str, *, limit: int = 25) -> list[tuple[str, str]]:
+        """``(id, first words)`` of passages whose id starts with ``prefix``, in id order."""
+        prefix = prefix.strip().lower()
+        rows = await self._all(
+            """SELECT id, substr(text, 1, 80) FROM passages WHERE id >= ? AND id < ?
+            ORDER BY id LIMIT ?""",
+            (prefix, prefix + "\U0010ffff", limit),
+        )
+        return [(r[0], r[1]) for r in rows]
+
+    async def save_state(self, payload: str) -> str:
+        """Keep ``payload`` for a button and return the short key its custom_id carries."""
+        key = hashlib.sha256(payload.encode()).hexdigest()[:16]
+        await self._db.execute(
+            "INSERT OR IGNORE INTO ui_state (key, payload) VALUES (?, ?)", (key, payload)
+        )
+        return key
+
+    async def load_state(self, key: str) -> str | None:
+        row = await self._one("SELECT payload FROM ui_state WHERE key = ?", (key,))
+        return str(row[0]) if row else None
 
     # ------------------------------------------------------------------ search
 

@@ -1,0 +1,389 @@
+"""The reading commands end to end: the real LecternBot, the real discord.py, a fake Discord."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+import pytest
+
+from bot import discord_ui
+from tests.conftest import document_text
+from tests.fakediscord import FakeDiscord
+from tests.lectern_harness import FIXED_NOW, button, component_ids, run_lectern
+
+EPHEMERAL = 64
+READING = {"quote", "search", "passage", "poem", "read", "reflection", "sources", "about"}
+
+
+@pytest.fixture
+def guild(fake_discord: FakeDiscord):
+    return fake_discord.add_guild("Readers", channels=["general"])
+
+
+@pytest.fixture
+def reader(guild):
+    return guild.add_member("reader")
+
+
+async def test_commands_are_registered_with_valid_payloads(fake_discord, tmp_path, guild) -> None:
+    async with run_lectern(fake_discord, tmp_path):
+        registered = {c["name"]: c for c in fake_discord.commands()}
+    assert set(registered) == READING
+    quote = {o["name"]: o for o in registered["quote"]["options"]}
+    assert quote["document"]["autocomplete"] and quote["author"]["autocomplete"]
+    assert not quote["document"]["required"]
+    assert registered["search"]["options"][0]["max_length"] == 300
+    assert registered["quote"]["contexts"] == [0, 1]
+    # fake_discord fails the test on any payload breach at teardown
+
+
+async def test_quote_answers_with_a_passage_and_buttons(
+    fake_discord, tmp_path, guild, reader
+) -> None:
+    async with run_lectern(fake_discord, tmp_path):
+        reply = await fake_discord.slash("quote", guild=guild, user=reader)
+    assert reply.callback["type"] == 4
+    data = reply.data
+    assert not data.get("flags", 0) & EPHEMERAL
+    assert data["allowed_mentions"] == {"parse": []}
+    (embed,) = data["embeds"]
+    passage_id = embed["footer"]["text"].split(" · ")[1]
+    ids = component_ids(data)
+    assert f"lx:next:{passage_id}" in ids and f"lx:share:{passage_id}" in ids
+    assert any(i.startswith("lx:again:") for i in ids)
+    assert reply.elapsed is not None and reply.elapsed < 3
+
+
+async def test_quote_filters_and_autocomplete(fake_discord, tmp_path, guild, reader) -> None:
+    async with run_lectern(fake_discord, tmp_path):
+        authors = await fake_discord.autocomplete(
+            "quote", focused="author", value="ji", guild=guild, user=reader
+        )
+        documents = await fake_discord.autocomplete(
+            "quote", focused="document", value="SHAPE", guild=guild, user=reader
+        )
+        by_jinx = await fake_discord.slash(
+            "quote", guild=guild, user=reader, options={"author": "Jinx"}
+        )
+        typed = await fake_discord.slash(
+            "quote", guild=guild, user=reader, options={"document": "the shape"}
+        )
+        another = await fake_discord.click(button(by_jinx.data, "Another"), user=reader)
+    assert [c["value"] for c in authors.choices] == ["Jinx"]
+    assert [c["value"] for c in documents.choices] == ["shape-of-attention"]
+    assert by_jinx.data["embeds"][0]["author"]["name"] == "Jinx"
+    assert typed.data["embeds"][0]["title"] == "The Shape of Attention"
+    assert another.data["embeds"][0]["author"]["name"] == "Jinx"
+    assert another.data["flags"] & EPHEMERAL  # browsing from a public message is private
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        ({"document": "zzz"}, "No document called “zzz”"),
+        ({"author": "Nobody"}, "No author called “Nobody”"),
+        ({"about": "quasar"}, "No passage about “quasar”"),
+        ({"document": "metaphor", "author": "Jinx"}, "No passage in `metaphor` by Jinx"),
+    ],
+)
+async def test_quote_misses_are_friendly_and_private(
+    fake_discord, tmp_path, guild, reader, options, expected
+) -> None:
+    async with run_lectern(fake_discord, tmp_path):
+        reply = await fake_discord.slash("quote", guild=guild, user=reader, options=options)
+    assert reply.data["flags"] & EPHEMERAL
+    assert expected in reply.data["embeds"][0]["description"]
+
+
+async def test_search_pages_and_opens_results(fake_discord, tmp_path, guild, reader) -> None:
+    async with run_lectern(fake_discord, tmp_path):
+        results = await fake_discord.slash(
+            "search", guild=guild, user=reader, options={"query": "attention"}
+        )
+        embed = results.data["embeds"][0]
+        assert results.data["flags"] & EPHEMERAL
+        assert embed["description"].startswith("30 passages match. Showing 1–5.")
+        assert "**attention**" in " ".join(f["value"] for f in embed["fields"]).lower()
+        page2 = await fake_discord.click(
+            button(results.data, "▶"), user=reader, message=results.original
+        )
+        assert page2.callback["type"] == 7  # the invoker turns pages in place
+        assert page2.data["embeds"][0]["description"].startswith("30 passages match. Showing 6–10.")
+        opened = await fake_discord.click(button(page2.data, "6"), user=reader)
+        assert (
+            opened.data["embeds"][0]["footer"]["text"].split(" · ")[1]
+            in page2.data["embeds"][0]["fields"][0]["value"]
+        )
+
+
+async def test_passage_by_id_with_autocomplete_and_neighbours(
+    fake_discord, tmp_path, guild, reader
+) -> None:
+    other = guild.add_member("other")
+    async with run_lectern(fake_discord, tmp_path):
+        ac = await fake_discord.autocomplete(
+            "passage", focused="id", value="shape-of-attention-2", guild=guild, user=reader
+        )
+        assert [c["value"] for c in ac.choices][:2] == [
+            "shape-of-attention-2",
+            "shape-of-attention-20",
+        ]
+        assert len(ac.choices) <= 25
+        reply = await fake_discord.slash(
+            "passage", guild=guild, user=reader, options={"id": "Shape-of-Attention-7"}
+        )
+        assert reply.data["embeds"][0]["footer"]["text"] == "stanza 7 of 24 · shape-of-attention-7"
+        nxt = await fake_discord.click("lx:next:shape-of-attention-7", user=other)
+        assert nxt.data["flags"] & EPHEMERAL
+        assert nxt.data["embeds"][0]["footer"]["text"].startswith("stanza 8 of 24")
+        back = await fake_discord.click("lx:prev:shape-of-attention-8", user=other)
+        assert back.callback["type"] == 7  # on a private message: moves in place
+        assert back.data["embeds"][0]["footer"]["text"].startswith("stanza 7 of 24")
+        shared = await fake_discord.click(button(back.data, "Share"), user=other)
+        assert not shared.data.get("flags", 0) & EPHEMERAL
+        assert "Share" not in [
+            c.get("label") for row in shared.data["components"] for c in row["components"]
+        ]
+        more = await fake_discord.click("lx:more:shape-of-attention-7", user=other)
+        assert more.data["embeds"][0]["title"] == "More like this"
+        missing = await fake_discord.slash(
+            "passage", guild=guild, user=reader, options={"id": "shape-of-attention-99"}
+        )
+        assert "No passage has the id" in missing.data["embeds"][0]["description"]
+        first = await fake_discord.slash(
+            "passage", guild=guild, user=reader, options={"id": "metaphor-1"}
+        )
+        prev_button = next(
+            c
+            for row in first.data["components"]
+            for c in row["components"]
+            if c["label"] == "◀ Previous"
+        )
+        assert prev_button["disabled"]
+
+
+async def test_poem_keeps_every_line_break(fake_discord, tmp_path, guild, reader) -> None:
+    async with run_lectern(fake_discord, tmp_path) as bot:
+        reply = await fake_discord.slash("poem", guild=guild, user=reader)
+        found = await bot.store.document("shape-of-attention")
+    assert found is not None
+    (embed,) = reply.data["embeds"]
+    assert embed["title"] == "The Shape of Attention"
+    stanzas = [p.text for p in found[1] if p.unit == "stanza"]
+    assert "\n\n".join(stanzas) in embed["description"]
+    assert embed["description"].count("\n") >= sum(s.count("\n") for s in stanzas)
+
+
+async def test_read_pages_only_the_invoker_turns(fake_discord, tmp_path, guild, reader) -> None:
+    other = guild.add_member("other")
+    async with run_lectern(fake_discord, tmp_path):
+        reply = await fake_discord.slash(
+            "read", guild=guild, user=reader, options={"document": "essay-comments"}
+        )
+        assert reply.data["embeds"][0]["footer"]["text"].endswith("page 1 of 3")
+        mine = await fake_discord.click(
+            button(reply.data, "▶"), user=reader, message=reply.original
+        )
+        assert mine.callback["type"] == 7
+        theirs = await fake_discord.click(
+            button(reply.original, "▶"), user=other, message=reply.original
+        )
+        assert theirs.callback["type"] == 4 and theirs.data["flags"] & EPHEMERAL
+        assert theirs.data["embeds"][0]["footer"]["text"].endswith("page 3 of 3")
+        pages = [
+            reply.data["embeds"][0]["description"],
+            mine.data["embeds"][0]["description"],
+            theirs.data["embeds"][0]["description"],
+        ]
+    text = "\n".join(pages)
+    assert "**Arshavir Blackwell, PhD**" in text and "**nihal \\| deeptech decoded**" in text
+
+
+async def test_reflection_is_the_same_all_day(fake_discord, tmp_path, guild, reader) -> None:
+    async with run_lectern(fake_discord, tmp_path):
+        first = await fake_discord.slash("reflection", guild=guild, user=reader)
+        second = await fake_discord.slash("reflection", guild=guild, user=guild.add_member("b"))
+        context = await fake_discord.click(button(first.data, "Read in context"), user=reader)
+    assert first.data["embeds"][0]["title"] == f"Reflection for {FIXED_NOW:%A}, 23 November 2026"
+    assert first.data["embeds"] == second.data["embeds"]
+    assert context.data["flags"] & EPHEMERAL
+
+
+async def test_sources_and_about(fake_discord, tmp_path, guild, reader) -> None:
+    async with run_lectern(fake_discord, tmp_path):
+        sources = await fake_discord.slash("sources", guild=guild, user=reader)
+        about = await fake_discord.slash("about", guild=guild, user=reader)
+    fields = sources.data["embeds"][0]["fields"]
+    assert (
+        len(fields) == 4 and sources.data["embeds"][0]["description"] == "4 documents, 62 passages."
+    )
+    assert any(
+        "[source](https://github.com/kennethreitz/kennethreitz.org)" in f["value"] for f in fields
+    )
+    assert "Lectern" in about.data["embeds"][0]["footer"]["text"]
+
+
+async def test_reading_works_in_dms(fake_discord, tmp_path) -> None:
+    user = fake_discord.add_user("dm-reader")
+    async with run_lectern(fake_discord, tmp_path):
+        reply = await fake_discord.slash("quote", user=user)
+    assert reply.data["embeds"]
+
+
+HOSTILE = [
+    "",
+    " ",
+    "x" * 6000,
+    '"',
+    "AND(",
+    "NEAR(a b)",
+    "🙂" * 50,
+    "\u200b\u200d",
+    "@everyone",
+    "<@&123456789012345678>",
+    "*",
+    "-",
+    "'; DROP TABLE passages; --",
+]
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+async def test_hostile_input_gets_an_answer_within_the_rules(
+    fake_discord, tmp_path, guild, reader, text
+) -> None:
+    async with run_lectern(fake_discord, tmp_path):
+        answers = [
+            await fake_discord.slash("search", guild=guild, user=reader, options={"query": text}),
+            await fake_discord.slash(
+                "quote", guild=guild, user=reader, options={"about": text, "author": text}
+            ),
+            await fake_discord.slash("passage", guild=guild, user=reader, options={"id": text}),
+            await fake_discord.slash("read", guild=guild, user=reader, options={"document": text}),
+            await fake_discord.autocomplete(
+                "passage", focused="id", value=text, guild=guild, user=reader
+            ),
+        ]
+    for reply in answers[:4]:
+        assert reply.data["embeds"], reply.data
+    assert len(answers[4].choices) <= 25
+
+
+async def test_mentions_in_passages_never_ping(fake_discord, tmp_path, guild, reader) -> None:
+    folder = tmp_path / "pings"
+    folder.mkdir()
+    (folder / "ping.md").write_text(
+        document_text("Hello @everyone and <@&123456789012345678> and @here."), encoding="utf-8"
+    )
+    async with run_lectern(fake_discord, tmp_path, passages=folder):
+        reply = await fake_discord.slash("quote", guild=guild, user=reader)
+        shared = await fake_discord.click("lx:share:ping-1", user=reader)
+    assert "@everyone" in reply.data["embeds"][0]["description"]
+    assert reply.data["allowed_mentions"] == {"parse": []}
+    assert shared.data["allowed_mentions"] == {"parse": []}
+
+
+async def test_a_50000_character_passage_pages_within_limits(
+    fake_discord, tmp_path, guild, reader
+) -> None:
+    folder = tmp_path / "long"
+    folder.mkdir()
+    words = " ".join(f"word{i % 97}" for i in range(8000))[:50_000]
+    text = (words * 2)[:50_000].strip()
+    (folder / "long.md").write_text(document_text(text), encoding="utf-8")
+    async with run_lectern(fake_discord, tmp_path, passages=folder):
+        reply = await fake_discord.slash(
+            "passage", guild=guild, user=reader, options={"id": "long-1"}
+        )
+        pages = [reply.data["embeds"][0]]
+        current = reply
+        while True:
+            ids = [
+                c
+                for row in current.data["components"]
+                for c in row["components"]
+                if c.get("label") == "Page ▶"
+            ]
+            if not ids or ids[0].get("disabled"):
+                break
+            current = await fake_discord.click(
+                ids[0]["custom_id"], user=reader, message=reply.original
+            )
+            pages.append(current.data["embeds"][0])
+    assert all(len(p["description"]) <= 4096 for p in pages)
+    assert pages[0]["footer"]["text"].endswith(f"page 1 of {len(pages)}")
+    assert len(pages) >= 50_000 // 4096
+    assert " ".join(p["description"] for p in pages).split() == text.split()
+
+
+async def test_buttons_work_after_a_restart_and_vanished_passages_are_explained(
+    fake_discord, tmp_path, guild, reader, passages_dir
+) -> None:
+    async with run_lectern(fake_discord, tmp_path, passages=passages_dir):
+        reply = await fake_discord.slash(
+            "passage", guild=guild, user=reader, options={"id": "metaphor-3"}
+        )
+    old_message = reply.original
+    async with run_lectern(fake_discord, tmp_path, passages=passages_dir, sync=False):
+        nxt = await fake_discord.click("lx:next:metaphor-3", user=reader, message=old_message)
+        assert nxt.data["embeds"][0]["footer"]["text"].startswith("entry 4 of 15")
+    (passages_dir / "metaphor.md").unlink()
+    async with run_lectern(fake_discord, tmp_path, passages=passages_dir, sync=False):
+        gone = await fake_discord.click("lx:next:metaphor-3", user=reader, message=old_message)
+    assert gone.data["flags"] & EPHEMERAL
+    assert "no longer in the corpus" in gone.data["embeds"][0]["description"]
+
+
+async def test_unexpected_errors_get_an_apology_and_a_logged_traceback(
+    fake_discord, tmp_path, guild, reader, caplog
+) -> None:
+    async with run_lectern(fake_discord, tmp_path) as bot:
+
+        async def broken(**kwargs: object) -> None:
+            raise RuntimeError("the index caught fire")
+
+        bot.lectern.quote = broken  # type: ignore[method-assign,assignment]
+        with caplog.at_level(logging.ERROR):
+            reply = await fake_discord.slash("quote", guild=guild, user=reader)
+    assert reply.data["flags"] & EPHEMERAL
+    assert reply.data["embeds"][0]["description"].startswith("Sorry, something went wrong")
+    assert "the index caught fire" in caplog.text and "Traceback" in caplog.text
+    assert bot.counters["failed"] == 1
+
+
+async def test_slow_work_is_deferred_then_answered(
+    fake_discord, tmp_path, guild, reader, monkeypatch
+) -> None:
+    monkeypatch.setattr(discord_ui, "DEFER_AFTER", 0.01)
+    async with run_lectern(fake_discord, tmp_path) as bot:
+        original = bot.lectern.sources
+
+        async def slow(**kwargs):  # type: ignore[no-untyped-def]
+            await asyncio.sleep(0.1)
+            return await original(**kwargs)
+
+        bot.lectern.sources = slow  # type: ignore[method-assign]
+        reply = await fake_discord.slash("sources", guild=guild, user=reader)
+        assert reply.callback["type"] == 5
+        message = await reply.followup(0)
+    assert message["embeds"][0]["title"] == "Sources"
+
+
+async def test_cooldown_answers_spammers_briefly(fake_discord, tmp_path, guild, reader) -> None:
+    async with run_lectern(fake_discord, tmp_path, cooldown=60):
+        first = await fake_discord.slash("about", guild=guild, user=reader)
+        second = await fake_discord.slash("about", guild=guild, user=reader)
+        someone_else = await fake_discord.slash("about", guild=guild, user=guild.add_member("b"))
+    assert "Easy there" not in first.data["embeds"][0]["description"]
+    assert (
+        second.data["flags"] & EPHEMERAL and "Easy there" in second.data["embeds"][0]["description"]
+    )
+    assert "Easy there" not in someone_else.data["embeds"][0]["description"]
+
+
+async def test_every_extension_loads_and_names_are_unique(fake_discord, tmp_path: Path) -> None:
+    async with run_lectern(fake_discord, tmp_path, sync=False) as bot:
+        names = [c.qualified_name for c in bot.tree.walk_commands()]
+    assert len(names) == len(set(names))
+    assert set(names) >= READING
