@@ -19,9 +19,11 @@ from typing import Any, TextIO
 
 from . import __version__
 from .config import ConfigError, Settings, load_settings
+from .console import Console
 from .corpus import CorpusError, load_corpus
 from .ingest import sync_corpus
-from .store import Store, StoredPassage, StoreError
+from .service import Lectern
+from .store import Store, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +37,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"lectern {__version__}")
     verbs = parser.add_subparsers(dest="verb", metavar="VERB")
-    verbs.add_parser("run", help="run the bot (without DISCORD_TOKEN: show the corpus offline)")
+    verbs.add_parser("run", help="run the bot (without DISCORD_TOKEN: the offline console)")
+    verbs.add_parser("console", help="the offline console: type commands as in Discord")
+    ask = verbs.add_parser("ask", help='answer one command and exit: lectern ask "/quote"')
+    ask.add_argument("line", help='a command as typed in Discord, e.g. "/search query:weights"')
+    ask.add_argument("then", nargs="*", help="buttons to press afterwards, e.g. next more")
     ingest = verbs.add_parser("ingest", help="validate the passages folder and load it")
     ingest.add_argument("folder", nargs="?", type=Path, help="default: LECTERN_PASSAGES_DIR")
     ingest.add_argument("--check", action="store_true", help="validate only; write nothing")
@@ -63,6 +69,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     handlers: dict[str, Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]] = {
         "run": _run,
+        "console": _console,
+        "ask": _ask,
         "ingest": _ingest,
         "stats": _stats,
         "passages": _passages,
@@ -200,30 +208,45 @@ async def _passages(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
-def format_passage(p: StoredPassage) -> str:
-    """A passage as plain text for a terminal."""
-    by = p.author or "no author named"
-    return f"{p.text}\n\n  — {p.title}, {p.label} ({by})  [{p.id}]"
-
-
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
+    if not settings.has_token:
+        print(
+            "No DISCORD_TOKEN is set, so Lectern runs offline in this terminal. To connect it "
+            "to Discord, copy .env.example to .env, set DISCORD_TOKEN (see the README) and run "
+            "again.\n",
+            file=sys.stderr,
+        )
+        return await _console(args, settings)
+    from .client import StartupError, run_bot  # imports discord.py only when needed
+
+    try:
+        await run_bot(settings)
+    except StartupError as error:
+        print(f"lectern: cannot start: {error}", file=sys.stderr)
+        return EXIT_INVALID
+    return EXIT_OK
+
+
+async def _console(args: argparse.Namespace, settings: Settings) -> int:
     async with await _open(settings) as store:
         if not await _ensure_corpus(store, settings):
             return EXIT_INVALID
-        if settings.has_token:
-            print(
-                "lectern: connecting to Discord is not built yet in this version; "
-                "the corpus is loaded and `lectern stats` shows it.",
-                file=sys.stderr,
-            )
-            return EXIT_INVALID
         stats = await store.stats()
-        passage = await store.random_passage()
-    print(f"Lectern {__version__}: {stats.documents} documents, {stats.passages} passages.\n")
-    if passage:
-        print(textwrap.indent(format_passage(passage), "  "))
-    print(
-        "\nNo DISCORD_TOKEN is set, so Lectern ran offline. To connect it to Discord, copy "
-        ".env.example to .env and put your bot's token in DISCORD_TOKEN (see the README)."
-    )
+        console = Console(Lectern(store))
+        print(
+            f"Lectern {__version__}: {stats.documents} documents, {stats.passages} passages. "
+            "Type help for the commands, quit to leave.\n"
+        )
+        await console.execute("/reflection")
+        await console.repl()
+    return EXIT_OK
+
+
+async def _ask(args: argparse.Namespace, settings: Settings) -> int:
+    async with await _open(settings) as store:
+        if not await _ensure_corpus(store, settings):
+            return EXIT_INVALID
+        console = Console(Lectern(store))
+        for line in [args.line, *args.then]:
+            await console.execute(line)
     return EXIT_OK

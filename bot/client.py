@@ -127,7 +127,16 @@ class LecternBot(commands.Bot):
 async def run_bot(settings: Settings) -> None:
     """Open the store and run the bot until it is stopped."""
     assert settings.token
+    discord.utils.setup_logging(level=logging.getLevelName(settings.log_level), root=True)
     async with await Store.open(settings.db_path) as store:
         bot = LecternBot(settings, store)
-        async with bot:
-            await bot.start(settings.token)
+        try:
+            async with bot:
+                await bot.start(settings.token)
+        except discord.LoginFailure:
+            raise StartupError(
+                "Discord refused the token: copy it again from the Developer Portal "
+                "(Bot → Reset Token) into DISCORD_TOKEN"
+            ) from None
+        except discord.PrivilegedIntentsRequired:  # pragma: no cover - Lectern asks for none
+            raise StartupError("Discord requires privileged intents Lectern does not use") from None

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from .render import Card, Reply
-from .service import Clicker, UserError, error_reply
+from .service import APOLOGY, Clicker, UserError, error_reply
 
 if TYPE_CHECKING:
     from .client import LecternBot
@@ -27,7 +27,6 @@ log = logging.getLogger(__name__)
 
 #: Answer by then, or defer: Discord invalidates an interaction not answered within 3 s.
 DEFER_AFTER = 2.0
-APOLOGY = "Sorry, something went wrong on Lectern's side. It has been logged; please try again."
 
 _STYLES = {
     "primary": discord.ButtonStyle.primary,

@@ -59,6 +59,7 @@ RESULTS_PER_PAGE = 5
 SOURCES_PER_PAGE = 8
 ERROR_COLOR = 0xE5484D
 PREFIX = "lx"
+APOLOGY = "Sorry, something went wrong on Lectern's side. It has been logged; please try again."
 #: Field sizes that keep five results (or eight sources) under Discord's 6000 per message.
 FIELD_NAME_CHARS = 120
 FIELD_VALUE_CHARS = 800

@@ -1,0 +1,237 @@
+"""The offline console: Discord-style commands typed in a terminal, answered as Discord shows them.
+
+``/search query:attention`` runs the same :class:`~bot.service.Lectern` method as the slash
+command; the reply prints as a box (the embed) with its buttons listed, and typing a button's
+name (``next``, ``more``, ``share``, ``>`` …) presses it, exactly as clicking would.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import shlex
+import sys
+import textwrap
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import TextIO
+
+from .render import Button, Card, Reply
+from .service import APOLOGY, Clicker, Lectern, UserError, error_reply
+
+log = logging.getLogger(__name__)
+
+#: The console's reader, as a user id (Discord ids are never this small).
+CONSOLE_USER = 1
+WIDTH = 78
+
+HELP = """Commands (type them as in Discord):
+  /quote [document:…] [author:…] [about:…]   a random passage
+  /search query:…                            search ("phrase", prefix*, -exclude)
+  /passage id:…                              one passage, e.g. /passage id:shape-of-attention-7
+  /poem [title:…]   /read document:…         a whole poem or document
+  /reflection   /sources   /about
+Buttons under an answer: type their name (next, previous, whole, more, another, share, read),
+a result number (1-5), or < and > to turn pages. help shows this; quit leaves."""
+
+
+@dataclass(frozen=True, slots=True)
+class Spec:
+    options: tuple[str, ...]
+    required: tuple[str, ...] = ()
+
+
+COMMANDS: dict[str, Spec] = {
+    "quote": Spec(("document", "author", "about")),
+    "search": Spec(("query",), ("query",)),
+    "passage": Spec(("id",), ("id",)),
+    "poem": Spec(("title",)),
+    "read": Spec(("document",), ("document",)),
+    "reflection": Spec(()),
+    "sources": Spec(()),
+    "about": Spec(()),
+}
+
+_OPTION = re.compile(r"(?:^|\s)([a-z_]+):")
+
+
+def parse_command(line: str) -> tuple[str, dict[str, str]]:
+    """``/search query:the weights`` → ``("search", {"query": "the weights"})``.
+
+    A value runs until the next ``name:`` option; quotes around it are removed.
+    """
+    line = line.strip()
+    name, _, rest = line.removeprefix("/").partition(" ")
+    name = name.lower()
+    if name not in COMMANDS:
+        known = ", ".join(f"/{c}" for c in COMMANDS)
+        raise UserError(f"There is no command /{name}. Commands: {known}.")
+    spec = COMMANDS[name]
+    options: dict[str, str] = {}
+    matches = [m for m in _OPTION.finditer(rest) if m.group(1) in spec.options]
+    if rest.strip() and (not matches or rest[: matches[0].start()].strip()):
+        raise UserError(
+            f"Give options as name:value, e.g. /{name} "
+            + (" ".join(f"{o}:…" for o in spec.options) or "(it takes none)")
+        )
+    for match, following in zip(matches, [*matches[1:], None], strict=False):
+        end = following.start() if following else len(rest)
+        value = rest[match.end() : end].strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+            value = shlex.split(value)[0] if value[0] == '"' else value[1:-1]
+        options[match.group(1)] = value
+    for option in spec.required:
+        if not options.get(option):
+            raise UserError(f"/{name} needs {option}:…")
+    return name, options
+
+
+def button_names(button: Button) -> set[str]:
+    """What a user may type to press ``button``."""
+    label = button.label.casefold()
+    words = re.sub(r"[◀▶]", " ", label).split()
+    names = set()
+    if words in ([], ["page"]):  # the page turners: ◀ ▶ and ◀ Page / Page ▶
+        names.update({"<"} if "◀" in label else {">"})
+    if words:
+        names.update({" ".join(words), words[0]})
+    if words and words[0] == "previous":
+        names.add("prev")
+    return names
+
+
+class Console:
+    """A conversation with Lectern in a terminal."""
+
+    def __init__(
+        self,
+        lectern: Lectern,
+        *,
+        out: TextIO = sys.stdout,
+        today: Callable[[], date] = date.today,
+        width: int = WIDTH,
+    ) -> None:
+        self.lectern = lectern
+        self.out = out
+        self.today = today
+        self.width = width
+        self.last: Reply | None = None
+
+    async def execute(self, line: str) -> bool:
+        """Run one input line and print the answer. False when the user asked to leave."""
+        text = line.strip()
+        if not text:
+            return True
+        if text.lower() in {"quit", "exit", "q"}:
+            return False
+        if text.lower() in {"help", "?", "/help"}:
+            print(HELP, file=self.out)
+            return True
+        try:
+            reply = await (self._command(text) if text.startswith("/") else self._press(text))
+        except UserError as error:
+            reply = error_reply(str(error))
+        except Exception:  # the console must outlive a bug, like the bot does
+            log.exception("Error while answering %r", text)
+            reply = error_reply(APOLOGY)
+        else:
+            self.last = reply  # its buttons are the ones the next line can press
+        print(render_reply(reply, self.width), file=self.out)
+        return True
+
+    def _command(self, text: str) -> Awaitable[Reply]:
+        name, options = parse_command(text)
+        service = self.lectern
+        user = CONSOLE_USER
+        runs: dict[str, Callable[[], Awaitable[Reply]]] = {
+            "quote": lambda: service.quote(user_id=user, **options),
+            "search": lambda: service.search(options["query"], user_id=user),
+            "passage": lambda: service.passage(options["id"], user_id=user),
+            "poem": lambda: service.poem(user_id=user, title=options.get("title")),
+            "read": lambda: service.read(options["document"], user_id=user),
+            "reflection": lambda: service.reflection(day=self.today(), guild_id=None, user_id=user),
+            "sources": lambda: service.sources(user_id=user),
+            "about": service.about,
+        }
+        return runs[name]()
+
+    async def _press(self, text: str) -> Reply:
+        wanted = " ".join(text.casefold().split())
+        buttons = self.last.buttons if self.last else []
+        for button in buttons:
+            if wanted in button_names(button) or wanted == button.label.casefold():
+                if button.disabled:
+                    raise UserError(f"“{button.label}” is not available here.")
+                clicker = Clicker(
+                    CONSOLE_USER, private_message=bool(self.last and self.last.ephemeral)
+                )
+                return await self.lectern.press(button.custom_id, clicker)
+        if not buttons:
+            raise UserError("Type a command such as /quote, or help.")
+        names = ", ".join(
+            sorted({min(button_names(b), key=len) for b in buttons if not b.disabled})
+        )
+        raise UserError(f"No button “{text}” here. Try: {names}, or a command such as /quote.")
+
+    async def repl(self, stdin: TextIO = sys.stdin) -> None:
+        """Read lines until EOF or ``quit``; prompts only when a person is typing."""
+        interactive = stdin.isatty()
+        while True:
+            if interactive:
+                self.out.write("lectern> ")
+                self.out.flush()
+            line = stdin.readline()
+            if not line:
+                break
+            if not await self.execute(line):
+                break
+
+
+def render_reply(reply: Reply, width: int = WIDTH) -> str:
+    """A reply as text: one box per embed, then its buttons."""
+    parts = []
+    if reply.content:
+        parts.append(reply.content)
+    parts.extend(render_card(card, width) for card in reply.cards)
+    for row in reply.rows:
+        parts.append(" ".join(f"[{b.label}]" if not b.disabled else f"({b.label})" for b in row))
+    if reply.attachment:
+        size = len(reply.attachment.data)
+        parts.append(f"📎 {reply.attachment.filename} ({size:,} bytes)")
+    if reply.ephemeral:
+        parts.append("(only you can see this)")
+    return "\n".join(parts)
+
+
+def render_card(card: Card, width: int = WIDTH) -> str:
+    inner = width - 4
+    lines: list[str] = []
+    if card.author:
+        lines += _wrap(card.author, inner)
+        lines.append("")
+    lines += _wrap(card.description, inner)
+    for field in card.fields:
+        lines.append("")
+        lines += _wrap(field.name, inner)
+        lines += ["  " + line for line in _wrap(field.value, inner - 2)]
+    if card.footer:
+        lines.append("")
+        lines += _wrap(card.footer, inner)
+    title = f" {card.title} " if card.title else ""
+    if len(title) > inner:
+        title = title[: inner - 1] + "… "
+    top = "╭─" + title + "─" * (width - 3 - len(title)) + "╮"
+    body = [f"│ {line}{' ' * (inner - len(line))} │" for line in lines]
+    bottom = "╰" + "─" * (width - 2) + "╯"
+    if card.url:
+        bottom += f"\n  {card.url}"
+    return "\n".join([top, *body, bottom])
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    """Wrap each line of ``text`` on its own, keeping the line breaks (poems) as they are."""
+    out: list[str] = []
+    for line in text.split("\n"):
+        out += textwrap.wrap(line, width, replace_whitespace=False, drop_whitespace=True) or [""]
+    return out

@@ -1,0 +1,141 @@
+"""The offline console: the same service as the cogs, typed Discord-style in a terminal."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from bot.console import Console, parse_command, render_reply
+from bot.service import Lectern, UserError
+from bot.store import Store
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("/quote", ("quote", {})),
+        ("/search query:the weights", ("search", {"query": "the weights"})),
+        ('/search query:"a: b" ', ("search", {"query": "a: b"})),
+        (
+            "/quote author:Jinx about:weights and rock",
+            ("quote", {"author": "Jinx", "about": "weights and rock"}),
+        ),
+        ("/SEARCH query:url:http://x", ("search", {"query": "url:http://x"})),
+        ("/passage id:shape-of-attention-7", ("passage", {"id": "shape-of-attention-7"})),
+    ],
+)
+def test_parse_command(line: str, expected: tuple[str, dict[str, str]]) -> None:
+    assert parse_command(line) == expected
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("/nope", "There is no command /nope"),
+        ("/search", "/search needs query:…"),
+        ("/search weights", "Give options as name:value"),
+        ("/about extra", "it takes none"),
+    ],
+)
+def test_bad_commands_are_explained(line: str, message: str) -> None:
+    with pytest.raises(UserError, match=message.replace("(", r"\(")):
+        parse_command(line)
+
+
+async def run(store: Store, *lines: str) -> str:
+    out = io.StringIO()
+    console = Console(Lectern(store), out=out, today=lambda: date(2026, 11, 23))
+    for line in lines:
+        assert await console.execute(line)
+    return out.getvalue()
+
+
+async def test_a_passage_then_its_buttons(store: Store) -> None:
+    text = await run(store, "/passage id:shape-of-attention-7", "next", "previous", "whole")
+    boxes = text.split("╭─ ")
+    assert "stanza 7 of 24 · shape-of-attention-7" in boxes[1]
+    assert "stanza 8 of 24" in boxes[2] and "stanza 7 of 24" in boxes[3]
+    assert "poem · no author named · 25 passages" in boxes[4]
+    assert "[Next ▶]" in boxes[1] and "[Share]" in boxes[1]
+
+
+async def test_poem_prints_every_line(store: Store) -> None:
+    text = await run(store, "/poem")
+    found = await store.document("shape-of-attention")
+    assert found is not None
+    for passage in found[1]:
+        for line in passage.text.split("\n"):
+            if len(line) < 70:
+                assert line.strip() in text
+
+
+async def test_search_results_open_by_number_and_page(store: Store) -> None:
+    text = await run(store, "/search query:attention", ">", "6")
+    assert "30 passages match. Showing 1–5." in text
+    assert "Showing 6–10." in text
+    assert text.count("(only you can see this)") == 3
+
+
+async def test_errors_and_unknown_buttons_are_friendly(store: Store) -> None:
+    text = await run(store, "/quote author:nobody", "dance", "/passage id:x", "next")
+    assert "No author called “nobody”" in text
+    assert "Type a command such as /quote" in text
+    assert "No passage has the id" in text
+    assert "Traceback" not in text
+
+
+async def test_render_reply_marks_disabled_buttons(store: Store) -> None:
+    reply = await Lectern(store).passage("metaphor-1", user_id=1)
+    text = render_reply(reply)
+    assert "(◀ Previous)" in text and "[Next ▶]" in text
+
+
+def lectern(tmp_path: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LECTERN_", "DISCORD_"))}
+    env["LECTERN_DB"] = str(tmp_path / "db.sqlite3")
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        input=stdin,
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_ask_answers_one_command_and_presses_buttons(tmp_path: Path) -> None:
+    result = lectern(tmp_path, "ask", "/passage id:essay-comments-2", "next")
+    assert result.returncode == 0, result.stderr
+    assert "comment 2 of 16" in result.stdout and "comment 3 of 16" in result.stdout
+    assert "Jinx" in result.stdout
+
+
+def test_run_without_token_starts_the_console(tmp_path: Path) -> None:
+    result = lectern(tmp_path, "run", stdin="/sources\nquit\n")
+    assert result.returncode == 0, result.stderr
+    assert "No DISCORD_TOKEN is set" in result.stderr
+    assert "Reflection for" in result.stdout and "4 documents, 62 passages." in result.stdout
+
+
+async def test_a_bug_prints_an_apology_not_a_traceback(
+    store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    lectern_service = Lectern(store)
+
+    async def broken(**kwargs: object) -> None:
+        raise RuntimeError("boom")
+
+    lectern_service.sources = broken  # type: ignore[assignment,method-assign]
+    out = io.StringIO()
+    console = Console(lectern_service, out=out)
+    assert await console.execute("/sources")
+    assert "Sorry, something went wrong" in out.getvalue()
+    assert "boom" in caplog.text

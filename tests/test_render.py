@@ -1,0 +1,123 @@
+"""Rendering: pages that respect every limit and re-join to the original, safe Markdown."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.render import PAGE_CHARS, clip, escape_markdown, highlight, shown, split_text
+from bot.service import _snippet_value, document_text, passage_card
+from bot.store import StoredPassage
+
+texts = st.text(
+    alphabet=st.sampled_from(list("ab cd\n\n\t*_`@🙂\u200d\ufe0f")) | st.characters(),
+    max_size=20_000,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=texts, limit=st.integers(min_value=2, max_value=5000))
+def test_pages_respect_the_limit_and_rejoin(text: str, limit: int) -> None:
+    pages = split_text(text, limit)
+    assert "".join(pages) == text
+    assert all(len(p) <= limit for p in pages)
+    assert all(pages) or text == ""
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    words=st.lists(
+        st.text(alphabet="abcdefghij", min_size=1, max_size=30), min_size=1, max_size=3000
+    )
+)
+def test_pages_never_cut_a_word_when_a_space_is_near(words: list[str]) -> None:
+    text = " ".join(words)
+    pages = split_text(text, 200)
+    for page in pages[:-1]:
+        assert page.endswith(" ")
+
+
+def test_cuts_prefer_stanza_then_line_boundaries() -> None:
+    stanza = "line one\nline two\nline three"
+    text = "\n\n".join([stanza] * 400)
+    pages = split_text(text)
+    assert all(p.endswith("\n\n") for p in pages[:-1])
+    assert all(len(p) <= PAGE_CHARS for p in pages)
+    one_stanza = "\n".join(["a line of verse"] * 600)
+    assert all(p.endswith("\n") for p in split_text(one_stanza)[:-1])
+
+
+def test_a_50000_character_run_without_spaces_is_hard_cut() -> None:
+    pages = split_text("x" * 50_000)
+    assert [len(p) for p in pages] == [PAGE_CHARS] * 13 + [50_000 - 13 * PAGE_CHARS]
+
+
+def test_emoji_sequences_are_not_split() -> None:
+    family = "👩\u200d👩\u200d👧"
+    pages = split_text(family * 100, 10)
+    assert "".join(pages) == family * 100
+    assert not any(p.startswith("\u200d") or p.endswith("\u200d") for p in pages)
+
+
+@pytest.mark.parametrize(
+    ("text", "limit", "expected"),
+    [("short", 10, "short"), ("one two three four", 12, "one two…"), ("abcdefghij", 5, "abcd…")],
+)
+def test_clip(text: str, limit: int, expected: str) -> None:
+    assert clip(text, limit) == expected
+    assert len(clip(text, limit)) <= limit
+
+
+def test_escape_and_highlight() -> None:
+    assert escape_markdown("*a* _b_ `c` [d](e) |f|") == "\\*a\\* \\_b\\_ \\`c\\` \\[d\\](e) \\|f\\|"
+    assert highlight("the \x02word\x03 *is*", "\x02", "\x03") == "the **word** \\*is\\*"
+    assert shown("\n\ntext\n\n") == "text" and shown("\n") == "\u200b"
+
+
+@settings(max_examples=200, deadline=None)
+@given(snippet=st.text(max_size=2000))
+def test_search_field_values_always_fit(snippet: str) -> None:
+    value = _snippet_value(snippet, "some-document-12345")
+    assert len(value) <= 1024
+
+
+def passage(text: str, **overrides: object) -> StoredPassage:
+    values: dict[str, object] = {
+        "id": "d-1",
+        "document": "d",
+        "title": "T" * 200,
+        "author": "A" * 100,
+        "kind": "essay",
+        "source": "https://x",
+        "seq": 1,
+        "unit": "paragraph",
+        "number": 1,
+        "unit_total": 1,
+        "document_total": 1,
+        "text": text,
+    }
+    values.update(overrides)
+    return StoredPassage(**values)  # type: ignore[arg-type]
+
+
+@settings(max_examples=100, deadline=None)
+@given(text=st.text(min_size=1, max_size=12_000))
+def test_passage_cards_fit_discords_embed_limits(text: str) -> None:
+    pages = split_text(text)
+    for index, page in enumerate(pages):
+        card = passage_card(passage(text), page, index, len(pages))
+        assert len(card.description) <= 4096 and len(card.title or "") <= 256
+        assert len(card) <= 6000
+
+
+def test_document_text_marks_commenters_and_afterword() -> None:
+    text, starts = document_text(
+        [
+            passage("Hi.", unit="comment", author="Jinx"),
+            passage("Yes.", unit="comment", author="A|B", seq=2),
+            passage("After.", unit="afterword", seq=3),
+        ]
+    )
+    assert text == "**Jinx**\nHi.\n\n**A\\|B**\nYes.\n\n⁂\n\nAfter."
+    assert [text[s : s + 2] for s in starts] == ["**", "**", "⁂\n"]
