@@ -28,10 +28,10 @@ def lectern(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProce
 
 
 def test_run_without_token_shows_the_corpus_offline(tmp_path: Path) -> None:
-    result = lectern(tmp_path, "run")
+    result = lectern(tmp_path, "run")  # no standard input: the console greets and ends
     assert result.returncode == 0, result.stderr
-    assert "4 documents, 62 passages" in result.stdout
-    assert "DISCORD_TOKEN" in result.stdout and "Traceback" not in result.stderr
+    assert "4 documents, 62 passages" in result.stdout and "Reflection for" in result.stdout
+    assert "DISCORD_TOKEN" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_passages_json_has_every_passage(tmp_path: Path) -> None:
