@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from . import __version__
+from .admin import summary
 from .config import ConfigError, Settings, load_settings
 from .console import Console
 from .corpus import CorpusError, load_corpus
@@ -47,6 +48,14 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--check", action="store_true", help="validate only; write nothing")
     ingest.add_argument("--force", action="store_true", help="reload even if unchanged")
     verbs.add_parser("stats", help="what the stored corpus holds")
+    sync = verbs.add_parser("sync", help="publish the slash commands to Discord")
+    sync.add_argument("--guild", type=int, help="only to this server (instant), not globally")
+    audit = verbs.add_parser("audit", help="the trail of admin actions")
+    audit.add_argument("--limit", type=int, default=20)
+    invite = verbs.add_parser("invite", help="print the invite link with the needed permissions")
+    invite.add_argument("--client-id", type=int, help="default: read from DISCORD_TOKEN")
+    backup = verbs.add_parser("backup", help="copy the database safely, even while the bot runs")
+    backup.add_argument("path", type=Path, help="the file to write (must not exist)")
     passages = verbs.add_parser("passages", help="list every passage")
     passages.add_argument("--json", action="store_true", help="one JSON object per line")
     return parser
@@ -73,6 +82,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "ask": _ask,
         "ingest": _ingest,
         "stats": _stats,
+        "sync": _sync,
+        "audit": _audit,
+        "invite": _invite,
+        "backup": _backup,
         "passages": _passages,
     }
     try:
@@ -146,6 +159,9 @@ async def _ingest(args: argparse.Namespace, settings: Settings) -> int:
         except CorpusError as error:
             _print_problems(error)
             return EXIT_INVALID
+        await store.record_audit(
+            actor="shell", action="ingest", result="ok", detail=summary(report)
+        )
     if report.skipped:
         print(f"Corpus unchanged: {report.documents} documents, {report.passages_after} passages.")
         return EXIT_OK
@@ -249,4 +265,60 @@ async def _ask(args: argparse.Namespace, settings: Settings) -> int:
         console = Console(Lectern(store))
         for line in [args.line, *args.then]:
             await console.execute(line)
+    return EXIT_OK
+
+
+async def _sync(args: argparse.Namespace, settings: Settings) -> int:
+    if not settings.has_token:
+        print("lectern: sync needs DISCORD_TOKEN (in the environment or .env)", file=sys.stderr)
+        return EXIT_USAGE
+    from .client import StartupError, sync_commands
+
+    try:
+        count = await sync_commands(settings, args.guild)
+    except StartupError as error:
+        print(f"lectern: {error}", file=sys.stderr)
+        return EXIT_INVALID
+    where = f"to server {args.guild}" if args.guild else "globally"
+    print(f"Synced {count} commands {where}.")
+    return EXIT_OK
+
+
+async def _audit(args: argparse.Namespace, settings: Settings) -> int:
+    async with await _open(settings) as store:
+        entries = await store.audit_trail(max(1, args.limit))
+    if not entries:
+        print("No admin actions recorded yet.")
+    for e in entries:
+        who = e.actor + (f" ({e.actor_id})" if e.actor_id else "")
+        print(f"{e.at}  {who:<30} {e.action:<20} {e.result:<8} {e.detail}")
+    return EXIT_OK
+
+
+async def _invite(args: argparse.Namespace, settings: Settings) -> int:
+    from .invite import REQUIRED_PERMISSIONS, client_id_from_token, invite_url
+
+    client_id = args.client_id or (client_id_from_token(settings.token) if settings.token else None)
+    if client_id is None:
+        print(
+            "lectern: give --client-id (the Application ID from the Developer Portal) or set "
+            "DISCORD_TOKEN",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    names = ", ".join(name for name, on in REQUIRED_PERMISSIONS if on)
+    print(invite_url(client_id))
+    print(f"Permissions ({REQUIRED_PERMISSIONS.value}): {names}", file=sys.stderr)
+    return EXIT_OK
+
+
+async def _backup(args: argparse.Namespace, settings: Settings) -> int:
+    target: Path = args.path
+    if target.exists():
+        print(f"lectern: {target} exists; choose a new file name", file=sys.stderr)
+        return EXIT_USAGE
+    async with await _open(settings) as store:
+        await store.backup(target)
+        await store.record_audit(actor="shell", action="backup", result="ok", detail=str(target))
+    print(f"Backed up {settings.db_path} to {target} ({target.stat().st_size:,} bytes).")
     return EXIT_OK

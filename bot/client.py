@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import signal
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,17 +15,22 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from .admin import Actor, AdminService, RuntimeStats
 from .config import Settings
 from .corpus import CorpusError
 from .discord_ui import LecternButton, describe, send, send_apology
 from .ingest import sync_corpus
+from .logs import configure_logging
 from .service import Cooldown, Lectern, error_reply
 from .store import Store
 
 log = logging.getLogger(__name__)
 
 #: Extensions are listed, not discovered, so what runs is what this file says.
-EXTENSIONS = ("bot.cogs.reading",)
+EXTENSIONS = (
+    "bot.cogs.reading",
+    "bot.cogs.admin",
+)
 
 
 class StartupError(Exception):
@@ -81,10 +88,18 @@ class LecternBot(commands.Bot):
             allowed_mentions=discord.AllowedMentions.none(),  # a passage never pings anyone
             tree_cls=LecternTree,
             help_command=None,
+            # None: discord.py asks Discord for the application's owner or team members.
+            owner_ids=set(settings.owner_ids) or None,
         )
         self.settings = settings
         self.store = store
         self.lectern = Lectern(store)
+        self.admin = AdminService(store, settings, self.lectern)
+        #: Interactions being answered: shutdown lets them finish.
+        self.inflight: set[asyncio.Task[Any]] = set()
+        self._background: set[asyncio.Task[Any]] = set()
+        #: Counts of daily posts by outcome, for /admin stats (the daily cog replaces it).
+        self.daily_counts: Callable[[], dict[str, int]] = dict
         self.cooldown = Cooldown(settings.cooldown_seconds)
         self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
         self.started = time.monotonic()
@@ -116,6 +131,45 @@ class LecternBot(commands.Bot):
             log.error("Passages folder invalid; still serving the previous corpus:\n%s", problems)
         self.lectern.forget_cached_documents()
 
+    def runtime_stats(self) -> RuntimeStats:
+        latency = self.latency * 1000 if self.latency == self.latency else None  # NaN at start
+        daily = self.daily_counts()
+        return RuntimeStats(
+            uptime_seconds=time.monotonic() - self.started,
+            guilds=len(self.guilds),
+            latency_ms=latency,
+            answered=self.counters["answered"],
+            failed=self.counters["failed"],
+            daily=daily,
+        )
+
+    def spawn(self, coroutine: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
+        """Run ``coroutine`` in the background, keeping a reference and logging its failure."""
+        task = asyncio.create_task(coroutine, name=name)
+        self._background.add(task)
+
+        def done(finished: asyncio.Task[Any]) -> None:
+            self._background.discard(finished)
+            if not finished.cancelled() and finished.exception() is not None:
+                log.error("Background task %s failed", name, exc_info=finished.exception())
+
+        task.add_done_callback(done)
+        return task
+
+    async def reload_on_signal(self) -> None:
+        """SIGHUP: reload the corpus as /admin reload would, and log the outcome."""
+        reply = await self.admin.reload(Actor("SIGHUP"))
+        card = reply.cards[0]
+        log.info("SIGHUP reload: %s. %s", card.title, card.description.replace("\n", " "))
+
+    async def shutdown(self, reason: str, grace: float = 10.0) -> None:
+        """Stop cleanly: let in-flight interactions finish, then close (cogs unload, loops stop)."""
+        log.info("Shutting down (%s)", reason)
+        pending = {t for t in self.inflight if t is not asyncio.current_task()}
+        if pending:
+            await asyncio.wait(pending, timeout=grace)
+        await self.close()
+
     async def on_ready(self) -> None:
         assert self.user is not None
         log.info("Ready as %s in %d servers", self.user, len(self.guilds))
@@ -124,15 +178,37 @@ class LecternBot(commands.Bot):
         log.exception("Unhandled error in %s", event_method)
 
 
+def install_signal_handlers(bot: LecternBot) -> Callable[[], None]:
+    """SIGHUP reloads the corpus; SIGINT and SIGTERM shut down cleanly. Returns an undo."""
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGHUP, lambda: bot.spawn(bot.reload_on_signal(), "sighup"))
+
+    def stop(sig: signal.Signals) -> None:
+        bot.spawn(bot.shutdown(sig.name), "shutdown")
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop, sig)
+
+    def undo() -> None:
+        for sig in (signal.SIGHUP, signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+
+    return undo
+
+
 async def run_bot(settings: Settings) -> None:
     """Open the store and run the bot until it is stopped."""
     assert settings.token
-    discord.utils.setup_logging(level=logging.getLevelName(settings.log_level), root=True)
+    configure_logging(settings)
     async with await Store.open(settings.db_path) as store:
         bot = LecternBot(settings, store)
         try:
             async with bot:
-                await bot.start(settings.token)
+                undo = install_signal_handlers(bot)
+                try:
+                    await bot.start(settings.token)
+                finally:
+                    undo()
         except discord.LoginFailure:
             raise StartupError(
                 "Discord refused the token: copy it again from the Developer Portal "
@@ -140,3 +216,22 @@ async def run_bot(settings: Settings) -> None:
             ) from None
         except discord.PrivilegedIntentsRequired:  # pragma: no cover - Lectern asks for none
             raise StartupError("Discord requires privileged intents Lectern does not use") from None
+
+
+async def sync_commands(settings: Settings, guild_id: int | None = None) -> int:
+    """``lectern sync``: log in over HTTP only and publish the commands (global or one guild)."""
+    assert settings.token
+    async with await Store.open(settings.db_path) as store:
+        bot = LecternBot(settings, store)
+        async with bot:
+            try:
+                await bot.login(settings.token)  # runs setup_hook: corpus, extensions
+            except discord.LoginFailure:
+                raise StartupError("Discord refused the token in DISCORD_TOKEN") from None
+            guild = discord.Object(guild_id) if guild_id else None
+            if guild is not None:
+                bot.tree.copy_global_to(guild=guild)
+            synced = await bot.tree.sync(guild=guild)
+            where = f"guild {guild_id}" if guild_id else "global"
+            await bot.admin.record(Actor("shell"), f"sync {where}", "ok", f"{len(synced)} commands")
+            return len(synced)

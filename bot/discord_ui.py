@@ -133,6 +133,23 @@ async def answer(
     ephemeral_hint: bool = False,
 ) -> None:
     """Run ``work`` and send its reply; defer if it is slow; turn errors into kind messages."""
+    current = asyncio.current_task()
+    if current is None:  # pragma: no cover - always called from a task
+        await _answer(interaction, work, bot, ephemeral_hint)
+        return
+    bot.inflight.add(current)  # a clean shutdown waits for it
+    try:
+        await _answer(interaction, work, bot, ephemeral_hint)
+    finally:
+        bot.inflight.discard(current)
+
+
+async def _answer(
+    interaction: discord.Interaction[Any],
+    work: Awaitable[Reply],
+    bot: LecternBot,
+    ephemeral_hint: bool,
+) -> None:
     task = asyncio.ensure_future(work)
     try:
         done, _ = await asyncio.wait({task}, timeout=DEFER_AFTER)

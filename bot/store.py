@@ -7,6 +7,7 @@ from the previous corpus until the new one commits.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import re
@@ -145,6 +146,17 @@ class IngestReport:
     changed: tuple[str, ...] = ()
     vanished_ids: tuple[str, ...] = ()
     seconds: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    at: str
+    actor: str
+    actor_id: int | None
+    guild_id: int | None
+    action: str
+    result: str
+    detail: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -523,6 +535,51 @@ class Store:
             seconds,
         )
 
+    async def preview_replace(self, corpus: Corpus) -> IngestReport:
+        """What :meth:`replace_corpus` would change, without changing anything."""
+        return await _diff(self._db, corpus)
+
+    async def record_audit(
+        self,
+        *,
+        actor: str,
+        action: str,
+        result: str,
+        detail: str = "",
+        actor_id: int | None = None,
+        guild_id: int | None = None,
+    ) -> None:
+        """Append to the audit trail of admin actions."""
+        await self._db.execute(
+            """INSERT INTO audit (actor_id, actor, guild_id, action, result, detail)
+            VALUES (?, ?, ?, ?, ?, ?)""",
+            (actor_id, actor, guild_id, action, result, detail),
+        )
+
+    async def audit_trail(self, limit: int = 20) -> list[AuditEntry]:
+        """The most recent admin actions, newest first."""
+        rows = await self._all(
+            """SELECT at, actor, actor_id, guild_id, action, result, detail FROM audit
+            ORDER BY id DESC LIMIT ?""",
+            (limit,),
+        )
+        return [AuditEntry(*r) for r in rows]
+
+    async def backup(self, target: Path) -> None:
+        """Copy the live database to ``target`` with SQLite's online backup API."""
+
+        def copy() -> None:
+            source = sqlite3.connect(self.path)
+            destination = sqlite3.connect(target)
+            try:
+                source.backup(destination)
+            finally:
+                destination.close()
+                source.close()
+
+        target.parent.mkdir(parents=True, exist_ok=True)
+        await asyncio.to_thread(copy)
+
     async def remember_signature(self, signature: str) -> None:
         """Record the folder signature of a corpus found unchanged by content."""
         await self._db.execute(
@@ -548,7 +605,8 @@ class Store:
             last = rows[-1][12]
 
 
-async def _replace(db: aiosqlite.Connection, corpus: Corpus) -> IngestReport:
+async def _diff(db: aiosqlite.Connection, corpus: Corpus) -> IngestReport:
+    """What replacing the stored corpus with ``corpus`` would change (nothing is written)."""
     async with db.execute("SELECT slug, content_hash FROM documents") as cursor:
         old: dict[str, str] = dict(await cursor.fetchall())  # type: ignore[arg-type]
     async with db.execute("SELECT coalesce(max(rowid), 0) FROM passages") as cursor:
@@ -569,7 +627,20 @@ async def _replace(db: aiosqlite.Connection, corpus: Corpus) -> IngestReport:
         ) as cursor:
             new_ids = {p.id for d in corpus.documents if d.slug in changed for p in d.passages}
             vanished = [r[0] for r in await cursor.fetchall() if r[0] not in new_ids]
+    return IngestReport(
+        False,
+        len(corpus.documents),
+        before,
+        corpus.passage_count,
+        added,
+        removed,
+        changed,
+        tuple(vanished),
+    )
 
+
+async def _replace(db: aiosqlite.Connection, corpus: Corpus) -> IngestReport:
+    report = await _diff(db, corpus)
     await db.execute("INSERT INTO passages_fts (passages_fts) VALUES ('delete-all')")
     for table in ("passages", "documents", "authors", "kinds"):
         await db.execute(f"DELETE FROM {table}")
@@ -620,9 +691,7 @@ async def _replace(db: aiosqlite.Connection, corpus: Corpus) -> IngestReport:
         "INSERT INTO passages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", _passage_rows(corpus, authors)
     )
     await db.execute("INSERT INTO passages_fts (passages_fts) VALUES ('rebuild')")
-    return IngestReport(
-        False, len(corpus.documents), before, rowid - 1, added, removed, changed, tuple(vanished)
-    )
+    return report
 
 
 def _passage_rows(corpus: Corpus, authors: dict[str, list[int]]) -> Iterable[tuple[Any, ...]]:

@@ -39,13 +39,18 @@ async def run_lectern(
     cooldown: float = 0.0,
     now: datetime = FIXED_NOW,
     sync: bool = True,
+    **overrides: Any,
 ) -> AsyncIterator[LecternBot]:
-    """Run LecternBot (the production class and start-up path) until the block ends."""
+    """Run LecternBot (the production class and start-up path) until the block ends.
+
+    ``overrides`` set other Settings fields, e.g. ``dev_guild_id`` or ``owner_ids``.
+    """
     settings = Settings(
         token=fake.token,
         db_path=tmp_path / "lectern.sqlite3",
         passages_dir=passages,
         cooldown_seconds=cooldown,
+        **overrides,
     )
     async with await Store.open(settings.db_path) as store:
         bot = LecternBot(settings, store, clock=lambda: now)

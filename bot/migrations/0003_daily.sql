@@ -1,0 +1,1 @@
+-- Reserved for the daily reflections schedules (being written).
