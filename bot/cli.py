@@ -29,6 +29,8 @@ from .store import Store, StoreError
 log = logging.getLogger(__name__)
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+#: The bot cannot start as configured (sysexits' EX_CONFIG): systemd should not retry.
+EXIT_STARTUP = 78
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -239,7 +241,7 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         await run_bot(settings)
     except StartupError as error:
         print(f"lectern: cannot start: {error}", file=sys.stderr)
-        return EXIT_INVALID
+        return EXIT_STARTUP
     return EXIT_OK
 
 
