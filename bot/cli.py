@@ -13,7 +13,7 @@ import logging
 import os
 import sys
 import textwrap
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -131,6 +131,14 @@ async def _open(settings: Settings) -> Store:
     return await Store.open(settings.db_path)
 
 
+async def _with_corpus(settings: Settings, use: Callable[[Store], Awaitable[int]]) -> int:
+    """Open the store, bring the corpus up to date, and hand it to ``use``."""
+    async with await _open(settings) as store:
+        if not await _ensure_corpus(store, settings):
+            return EXIT_INVALID
+        return await use(store)
+
+
 async def _ensure_corpus(store: Store, settings: Settings) -> bool:
     try:
         await sync_corpus(store, settings.passages_dir, progress=_ProgressBar("Reading"))
@@ -186,11 +194,12 @@ async def _ingest(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _stats(args: argparse.Namespace, settings: Settings) -> int:
-    async with await _open(settings) as store:
-        if not await _ensure_corpus(store, settings):
-            return EXIT_INVALID
-        stats = await store.stats()
-        documents = await store.documents()
+    return await _with_corpus(settings, lambda store: _print_stats(store, settings))
+
+
+async def _print_stats(store: Store, settings: Settings) -> int:
+    stats = await store.stats()
+    documents = await store.documents()
     print(f"Database: {settings.db_path} ({stats.database_bytes / 1024:,.0f} KiB)")
     print(f"Passages folder: {settings.passages_dir}")
     kinds = ", ".join(f"{count} {kind}" for kind, count in stats.kinds.items())
@@ -204,25 +213,26 @@ async def _stats(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _passages(args: argparse.Namespace, settings: Settings) -> int:
-    async with await _open(settings) as store:
-        if not await _ensure_corpus(store, settings):
-            return EXIT_INVALID
-        async for p in store.iter_passages():
-            if args.json:
-                record = {
-                    "id": p.id,
-                    "document": p.document,
-                    "title": p.title,
-                    "author": p.author,
-                    "kind": p.kind,
-                    "position": p.seq,
-                    "label": p.label,
-                    "text": p.text,
-                }
-                print(json.dumps(record, ensure_ascii=False))
-            else:
-                first = " ".join(p.text.split())
-                print(f"{p.id:<32} {p.label:<22} {textwrap.shorten(first, 60)}")
+    return await _with_corpus(settings, lambda store: _print_passages(store, as_json=args.json))
+
+
+async def _print_passages(store: Store, *, as_json: bool) -> int:
+    async for p in store.iter_passages():
+        if as_json:
+            record = {
+                "id": p.id,
+                "document": p.document,
+                "title": p.title,
+                "author": p.author,
+                "kind": p.kind,
+                "position": p.seq,
+                "label": p.label,
+                "text": p.text,
+            }
+            print(json.dumps(record, ensure_ascii=False))
+        else:
+            first = " ".join(p.text.split())
+            print(f"{p.id:<32} {p.label:<22} {textwrap.shorten(first, 60)}")
     return EXIT_OK
 
 
@@ -246,28 +256,29 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _console(args: argparse.Namespace, settings: Settings) -> int:
-    async with await _open(settings) as store:
-        if not await _ensure_corpus(store, settings):
-            return EXIT_INVALID
-        stats = await store.stats()
-        console = Console(Lectern(store))
-        print(
-            f"Lectern {__version__}: {stats.documents} documents, {stats.passages} passages. "
-            "Type help for the commands, quit to leave.\n"
-        )
-        await console.execute("/reflection")
-        await console.repl()
+    return await _with_corpus(settings, _console_session)
+
+
+async def _console_session(store: Store) -> int:
+    stats = await store.stats()
+    console = Console(Lectern(store))
+    print(
+        f"Lectern {__version__}: {stats.documents} documents, {stats.passages} passages. "
+        "Type help for the commands, quit to leave.\n"
+    )
+    await console.execute("/reflection")
+    await console.repl()
     return EXIT_OK
 
 
 async def _ask(args: argparse.Namespace, settings: Settings) -> int:
-    async with await _open(settings) as store:
-        if not await _ensure_corpus(store, settings):
-            return EXIT_INVALID
+    async def answer(store: Store) -> int:
         console = Console(Lectern(store))
         for line in [args.line, *args.then]:
             await console.execute(line)
-    return EXIT_OK
+        return EXIT_OK
+
+    return await _with_corpus(settings, answer)
 
 
 async def _sync(args: argparse.Namespace, settings: Settings) -> int:

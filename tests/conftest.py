@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 import textwrap
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -33,6 +36,25 @@ def document_text(
         lines.append(extra)
     lines.append("+++")
     return "\n".join(lines) + "\n\n" + textwrap.dedent(body).strip("\n") + "\n"
+
+
+def lectern_cli(
+    tmp_path: Path, *args: str, stdin: str | None = None, **env: str
+) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m bot ARGS`` as a host would, in ``tmp_path`` with its own database."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("LECTERN_", "DISCORD_"))}
+    clean.update({"LECTERN_DB": str(tmp_path / "db.sqlite3"), **env})
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        input=stdin,
+        stdin=None if stdin is not None else subprocess.DEVNULL,
+        cwd=tmp_path,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 @pytest.fixture

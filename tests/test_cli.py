@@ -3,28 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import document_text
+from tests.conftest import document_text, lectern_cli
 
-
-def lectern(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("LECTERN_", "DISCORD_"))}
-    clean.update({"LECTERN_DB": str(tmp_path / "db.sqlite3"), **env})
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        cwd=tmp_path,
-        env=clean,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+lectern = lectern_cli
 
 
 def test_run_without_token_shows_the_corpus_offline(tmp_path: Path) -> None:

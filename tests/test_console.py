@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
-import subprocess
-import sys
 from datetime import date
 from pathlib import Path
 
@@ -14,6 +11,7 @@ import pytest
 from bot.console import Console, parse_command, render_reply
 from bot.service import Lectern, UserError
 from bot.store import Store
+from tests.conftest import lectern_cli
 
 
 @pytest.mark.parametrize(
@@ -96,30 +94,15 @@ async def test_render_reply_marks_disabled_buttons(store: Store) -> None:
     assert "(◀ Previous)" in text and "[Next ▶]" in text
 
 
-def lectern(tmp_path: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LECTERN_", "DISCORD_"))}
-    env["LECTERN_DB"] = str(tmp_path / "db.sqlite3")
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        input=stdin,
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-
-
 def test_ask_answers_one_command_and_presses_buttons(tmp_path: Path) -> None:
-    result = lectern(tmp_path, "ask", "/passage id:essay-comments-2", "next")
+    result = lectern_cli(tmp_path, "ask", "/passage id:essay-comments-2", "next")
     assert result.returncode == 0, result.stderr
     assert "comment 2 of 16" in result.stdout and "comment 3 of 16" in result.stdout
     assert "Jinx" in result.stdout
 
 
 def test_run_without_token_starts_the_console(tmp_path: Path) -> None:
-    result = lectern(tmp_path, "run", stdin="/sources\nquit\n")
+    result = lectern_cli(tmp_path, "run", stdin="/sources\nquit\n")
     assert result.returncode == 0, result.stderr
     assert "No DISCORD_TOKEN is set" in result.stderr
     assert "Reflection for" in result.stdout and "4 documents, 62 passages." in result.stdout
