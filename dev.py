@@ -59,12 +59,7 @@ def main(argv: list[str]) -> int:
             [str(PYTHON), "-m", "pytest", *rest],
         ]
         for step in steps:
-            print(
-                "$",
-                " ".join(Path(step[0]).name if i == 0 else a for i, a in enumerate(step)),
-                file=sys.stderr,
-                flush=True,
-            )
+            print("$ python", *step[1:], file=sys.stderr, flush=True)
             code = _run(*step)
             if code:
                 return code
