@@ -105,14 +105,15 @@ async def send(interaction: discord.Interaction[Any], reply: Reply) -> None:
     is_component = interaction.type == discord.InteractionType.component
     content = reply.content
     if reply.edit and is_component:
+        # Without a new file, leave the message's attachments as they are (a document's file
+        # stays while its pages turn).
+        changes: dict[str, Any] = {"content": content, "embeds": embeds, "view": view}
+        if files:
+            changes["attachments"] = files
         if not interaction.response.is_done():
-            await interaction.response.edit_message(
-                content=content, embeds=embeds, view=view, attachments=files
-            )
+            await interaction.response.edit_message(**changes)
         else:
-            await interaction.edit_original_response(
-                content=content, embeds=embeds, view=view, attachments=files
-            )
+            await interaction.edit_original_response(**changes)
         return
     kwargs: dict[str, Any] = {"embeds": embeds, "ephemeral": reply.ephemeral, "files": files}
     if content is not None:

@@ -387,3 +387,21 @@ async def test_every_extension_loads_and_names_are_unique(fake_discord, tmp_path
         names = [c.qualified_name for c in bot.tree.walk_commands()]
     assert len(names) == len(set(names))
     assert set(names) >= READING
+
+
+async def test_a_document_too_long_for_pages_is_also_a_file(fake_discord, tmp_path, guild, reader) -> None:
+    folder = tmp_path / "huge"
+    folder.mkdir()
+    stanzas = "\n\n".join(f"stanza {i} line one\nline two of {i}\n" + "word " * 150 for i in range(600))
+    (folder / "huge.md").write_text(document_text(stanzas, kind="poem"), encoding="utf-8")
+    async with run_lectern(fake_discord, tmp_path, passages=folder):
+        reply = await fake_discord.slash("read", guild=guild, user=reader, options={"document": "huge"})
+        last = await fake_discord.click(button(reply.data, "▶"), user=reader, message=reply.original)
+    (attachment,) = reply.data["attachments"]
+    assert attachment["filename"] == "huge.md"
+    (upload,) = [f for f in fake_discord.files if f["filename"] == "huge.md"]
+    assert upload["size"] > 400_000
+    pages = int(reply.data["embeds"][0]["footer"]["text"].rsplit(" of ", 1)[1])
+    assert pages > 20  # past MAX_PAGES: offered as a file, and still paged
+    assert last.data["embeds"][0]["footer"]["text"].endswith(f"page 2 of {pages}")
+    assert fake_discord.message(reply.original["id"])["attachments"]  # the file stays
