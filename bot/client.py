@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 EXTENSIONS = (
     "bot.cogs.reading",
     "bot.cogs.admin",
+    "bot.cogs.daily",
 )
 
 

@@ -8,11 +8,14 @@ import binascii
 import discord
 
 #: Reading commands answer through interactions, which need no channel permission. The daily
-#: post needs to see the channel, send an embed, and open and write in a discussion thread.
+#: post needs to see the channel, send an embed, and open and write in a discussion thread;
+#: after a crash between recording and sending a post, it reads the channel's recent messages
+#: to find out whether the post went out (read_message_history) before sending it again.
 REQUIRED_PERMISSIONS = discord.Permissions(
     view_channel=True,
     send_messages=True,
     embed_links=True,
+    read_message_history=True,
     create_public_threads=True,
     send_messages_in_threads=True,
 )

@@ -21,7 +21,7 @@ import hashlib
 import json
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date
 
@@ -117,6 +117,10 @@ class Lectern:
     def __init__(self, store: Store) -> None:
         self.store = store
         self._document_pages: OrderedDict[str, tuple[list[str], list[int]]] = OrderedDict()
+        #: Set by the daily cog: a scheduled server's passage and local date for /reflection.
+        self.daily_reflection: (
+            Callable[[int], Awaitable[tuple[StoredPassage, date] | None]] | None
+        ) = None
 
     def forget_cached_documents(self) -> None:
         """Drop cached document pages (call after the corpus is reloaded)."""
@@ -174,6 +178,10 @@ class Lectern:
 
     async def reflection(self, *, day: date, guild_id: int | None, user_id: int) -> Reply:
         """/reflection: the day's passage, the same for everyone in a server on that date."""
+        if guild_id is not None and self.daily_reflection is not None:
+            scheduled = await self.daily_reflection(guild_id)
+            if scheduled is not None:  # the passage the server's daily post shows that day
+                return reflection_reply(*scheduled)
         count = await self.store.passage_count()
         if count == 0:
             raise UserError("The corpus is empty.")

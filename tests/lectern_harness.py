@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -39,11 +39,13 @@ async def run_lectern(
     cooldown: float = 0.0,
     now: datetime = FIXED_NOW,
     sync: bool = True,
+    clock: Callable[[], datetime] | None = None,
     **overrides: Any,
 ) -> AsyncIterator[LecternBot]:
     """Run LecternBot (the production class and start-up path) until the block ends.
 
     ``overrides`` set other Settings fields, e.g. ``dev_guild_id`` or ``owner_ids``.
+    ``clock`` replaces the fixed ``now`` with a callable the test can move (see ``TestClock``).
     """
     settings = Settings(
         token=fake.token,
@@ -53,8 +55,24 @@ async def run_lectern(
         **overrides,
     )
     async with await Store.open(settings.db_path) as store:
-        bot = LecternBot(settings, store, clock=lambda: now)
+        bot = LecternBot(settings, store, clock=clock or (lambda: now))
         async with fake.running(bot):
             if sync:
                 await bot.tree.sync()
             yield bot
+
+
+class TestClock:
+    """A clock the test moves by hand: ``clock.now = ...`` or ``clock.advance(hours=1)``."""
+
+    __test__ = False  # not a pytest test class
+
+    def __init__(self, now: datetime = FIXED_NOW) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> datetime:
+        self.now += timedelta(**delta)
+        return self.now

@@ -166,14 +166,14 @@ async def test_sync_warns_before_spending_the_budget(fake_discord, tmp_path, own
     async with run_lectern(fake_discord, tmp_path, dev_guild_id=owners.id, sync=False):
         warn = await fake_discord.slash("admin sync", guild=owners, user=boss)
         assert warn.data["embeds"][0]["title"] == "Confirm the sync"
-        assert "creates 8 new command(s)" in description(warn)
+        assert "creates 9 new command(s)" in description(warn)
         assert not fake_discord.commands()
         done = await fake_discord.slash(
             "admin sync", guild=owners, user=boss, options={"confirm": True}
         )
-        assert description(done) == "Synced 8 commands globally (8 new)."
+        assert description(done) == "Synced 9 commands globally (9 new)."
         again = await fake_discord.slash("admin sync", guild=owners, user=boss)
-        assert description(again) == "Synced 8 commands globally."
+        assert description(again) == "Synced 9 commands globally."
     assert {c["name"] for c in fake_discord.commands()} >= {"quote", "search"}
 
 
@@ -184,7 +184,7 @@ async def test_lectern_sync_from_the_shell(fake_discord, tmp_path) -> None:
         bad = Settings(token="not-the-right-token-at-all", db_path=tmp_path / "db.sqlite3")
         with pytest.raises(StartupError, match="refused the token"):
             await sync_commands(bad)
-    assert count == 8 and len(fake_discord.commands()) == 8
+    assert count == 9 and len(fake_discord.commands()) == 9
 
 
 async def test_sighup_reloads_the_corpus(fake_discord, tmp_path, passages_dir) -> None:

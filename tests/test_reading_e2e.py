@@ -30,7 +30,7 @@ def reader(guild):
 async def test_commands_are_registered_with_valid_payloads(fake_discord, tmp_path, guild) -> None:
     async with run_lectern(fake_discord, tmp_path):
         registered = {c["name"]: c for c in fake_discord.commands()}
-    assert set(registered) == READING
+    assert set(registered) == READING | {"daily"}
     quote = {o["name"]: o for o in registered["quote"]["options"]}
     assert quote["document"]["autocomplete"] and quote["author"]["autocomplete"]
     assert not quote["document"]["required"]
@@ -389,14 +389,22 @@ async def test_every_extension_loads_and_names_are_unique(fake_discord, tmp_path
     assert set(names) >= READING
 
 
-async def test_a_document_too_long_for_pages_is_also_a_file(fake_discord, tmp_path, guild, reader) -> None:
+async def test_a_document_too_long_for_pages_is_also_a_file(
+    fake_discord, tmp_path, guild, reader
+) -> None:
     folder = tmp_path / "huge"
     folder.mkdir()
-    stanzas = "\n\n".join(f"stanza {i} line one\nline two of {i}\n" + "word " * 150 for i in range(600))
+    stanzas = "\n\n".join(
+        f"stanza {i} line one\nline two of {i}\n" + "word " * 150 for i in range(600)
+    )
     (folder / "huge.md").write_text(document_text(stanzas, kind="poem"), encoding="utf-8")
     async with run_lectern(fake_discord, tmp_path, passages=folder):
-        reply = await fake_discord.slash("read", guild=guild, user=reader, options={"document": "huge"})
-        last = await fake_discord.click(button(reply.data, "▶"), user=reader, message=reply.original)
+        reply = await fake_discord.slash(
+            "read", guild=guild, user=reader, options={"document": "huge"}
+        )
+        last = await fake_discord.click(
+            button(reply.data, "▶"), user=reader, message=reply.original
+        )
     (attachment,) = reply.data["attachments"]
     assert attachment["filename"] == "huge.md"
     (upload,) = [f for f in fake_discord.files if f["filename"] == "huge.md"]
