@@ -123,8 +123,9 @@ class Lectern:
         ) = None
 
     def forget_cached_documents(self) -> None:
-        """Drop cached document pages (call after the corpus is reloaded)."""
+        """Drop cached document pages and lists (call after the corpus is reloaded)."""
         self._document_pages.clear()
+        self.store.forget_cached_corpus()
 
     # ------------------------------------------------------------------ commands
 

@@ -224,6 +224,9 @@ class Store:
     def __init__(self, db: aiosqlite.Connection, path: Path) -> None:
         self._db = db
         self.path = path
+        # Documents and authors change only when the corpus is replaced: kept in memory.
+        self._documents: list[DocumentInfo] | None = None
+        self._authors: list[AuthorInfo] | None = None
 
     @classmethod
     async def open(cls, path: Path, migrations: Sequence[Migration] | None = None) -> Self:
@@ -260,13 +263,13 @@ class Store:
 
     # ------------------------------------------------------------------ small helpers
 
+    # One trip to aiosqlite's thread per query (execute + fetch + close would be three).
     async def _one(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
-        async with self._db.execute(sql, params) as cursor:
-            return await cursor.fetchone()
+        rows = await self._db.execute_fetchall(sql, params)
+        return next(iter(rows), None)
 
     async def _all(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[Any]:
-        async with self._db.execute(sql, params) as cursor:
-            return list(await cursor.fetchall())
+        return list(await self._db.execute_fetchall(sql, params))
 
     async def ping(self) -> int:
         """``SELECT 1``: one round trip, the floor every query is measured against."""
@@ -378,17 +381,26 @@ class Store:
         return DocumentInfo(*row) if row else None
 
     async def documents(self) -> list[DocumentInfo]:
-        """Every document, ordered by title."""
-        rows = await self._all(
-            """SELECT slug, title, author, kind, source, note, passage_count FROM documents
-            ORDER BY title COLLATE NOCASE"""
-        )
-        return [DocumentInfo(*r) for r in rows]
+        """Every document, ordered by title (cached until the corpus is replaced)."""
+        if self._documents is None:
+            rows = await self._all(
+                """SELECT slug, title, author, kind, source, note, passage_count FROM documents
+                ORDER BY title COLLATE NOCASE"""
+            )
+            self._documents = [DocumentInfo(*r) for r in rows]
+        return list(self._documents)
 
     async def authors(self) -> list[AuthorInfo]:
-        """Every author named in the corpus, ordered by name."""
-        rows = await self._all("SELECT name, passage_count FROM authors ORDER BY key")
-        return [AuthorInfo(*r) for r in rows]
+        """Every author named in the corpus, ordered by name (cached like documents)."""
+        if self._authors is None:
+            rows = await self._all("SELECT name, passage_count FROM authors ORDER BY key")
+            self._authors = [AuthorInfo(*r) for r in rows]
+        return list(self._authors)
+
+    def forget_cached_corpus(self) -> None:
+        """Drop what is cached about the corpus (done by every replace in this process; call it
+        after another process, such as ``lectern ingest``, changed the database)."""
+        self._documents = self._authors = None
 
     async def stats(self) -> CorpusStats:
         kinds = dict(await self._all("SELECT kind, passage_count FROM kinds ORDER BY kind"))
@@ -516,6 +528,7 @@ class Store:
                 raise
         finally:
             await writer.close()
+        self.forget_cached_corpus()
         seconds = time.perf_counter() - started
         log.info(
             "Corpus replaced: %d documents, %d passages in %.2fs",
