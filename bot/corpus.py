@@ -8,6 +8,7 @@ folder is rejected before anything is written to the database.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import tomllib
 from collections.abc import Callable, Iterable, Iterator
@@ -124,15 +125,26 @@ def passage_id(slug: str, unit: str, number: int) -> str:
 # --------------------------------------------------------------------------- files
 
 
+def _walk(folder: Path, prefix: str = "") -> Iterator[tuple[str, os.DirEntry[str]]]:
+    """``(relative path, entry)`` of every document file below ``folder``, unsorted.
+
+    ``*.md`` files, except READMEs and anything whose name starts with ``.`` or ``_``. Uses
+    ``os.scandir``: its entries carry what ``stat`` needs, which keeps a warm start over
+    thousands of files to a few milliseconds.
+    """
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.name.startswith((".", "_")):
+                continue
+            if entry.is_dir():
+                yield from _walk(Path(entry.path), f"{prefix}{entry.name}/")
+            elif entry.name.endswith(".md") and entry.name.lower() != "readme.md":
+                yield f"{prefix}{entry.name}", entry
+
+
 def corpus_files(folder: Path) -> list[Path]:
-    """The document files of a folder: ``*.md`` below it, except READMEs and hidden/_ files."""
-    files = []
-    for path in folder.rglob("*.md"):
-        rel = path.relative_to(folder)
-        if path.name.lower() == "readme.md" or any(p.startswith((".", "_")) for p in rel.parts):
-            continue
-        files.append(path)
-    return sorted(files)
+    """The document files of a folder, sorted."""
+    return sorted(Path(entry.path) for _, entry in _walk(folder))
 
 
 def folder_signature(folder: Path) -> str:
@@ -141,11 +153,12 @@ def folder_signature(folder: Path) -> str:
     It lets a restart skip reading and hashing the corpus; when it differs, the content hashes
     decide whether anything really changed.
     """
-    digest = hashlib.sha256(f"parser {PARSER_VERSION}\n".encode())
-    for path in corpus_files(folder):
-        st = path.stat()
-        digest.update(f"{path.relative_to(folder)}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
-    return digest.hexdigest()
+    lines = []
+    for relative, entry in _walk(folder):
+        st = entry.stat()
+        lines.append(f"{relative}\0{st.st_size}\0{st.st_mtime_ns}\n")
+    lines.sort()
+    return hashlib.sha256(f"parser {PARSER_VERSION}\n{''.join(lines)}".encode()).hexdigest()
 
 
 def load_corpus(folder: Path, progress: Callable[[int, int], None] | None = None) -> Corpus:

@@ -80,7 +80,12 @@ def test_readme_and_hidden_files_are_not_documents(write_doc: WriteDoc) -> None:
     path = write_doc("a.md", "Text.")
     (path.parent / "README.md").write_text("# not a document")
     (path.parent / "_draft.md").write_text("not valid at all")
-    assert [d.slug for d in load_corpus(path.parent).documents] == ["a"]
+    for hidden in ("_drafts", ".git"):
+        (path.parent / hidden).mkdir()
+        (path.parent / hidden / "x.md").write_text("not valid at all")
+    (path.parent / "more").mkdir()
+    (path.parent / "more" / "b.md").write_text(document_text("In a sub-folder."), encoding="utf-8")
+    assert [d.slug for d in load_corpus(path.parent).documents] == ["a", "b"]
 
 
 # ----------------------------------------------------------------- the shipped corpus
