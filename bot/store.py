@@ -35,6 +35,9 @@ HIGHLIGHT_END = "\x03"
 RANK_CAP = 1000
 #: Candidates a filtered random pick chooses among when no index makes it a single lookup.
 RANDOM_CANDIDATE_CAP = 5000
+#: A random passage matching words is drawn exactly uniformly below this many matches; above,
+#: from a random point onwards (counting further would cost more than the pick).
+RANDOM_EXACT_BELOW = 64
 
 
 class StoreError(Exception):
@@ -177,6 +180,57 @@ _PASSAGE_FROM = f"passages AS p {_PASSAGE_JOINS}"
 _SELECT_PASSAGE = f"SELECT {_PASSAGE_COLUMNS} FROM {_PASSAGE_FROM}"
 
 
+# Random picks. {span} is a query giving the rowid range (lo, hi) the filters allow.
+_RANDOM_IN_SPAN = f"""WITH span AS MATERIALIZED ({{span}})
+    {_SELECT_PASSAGE} WHERE p.rowid = (SELECT lo + abs(random()) % (hi - lo + 1) FROM span)"""
+
+# An author's passages in a span: their author_ord values there are consecutive, from the first
+# to the last of the author's rowids inside the span (index passages_by_author_rowid).
+_RANDOM_AUTHOR = f"""WITH span AS MATERIALIZED ({{span}}),
+    pick AS MATERIALIZED (
+        SELECT x.id AS aid,
+            (SELECT author_ord FROM passages WHERE author_id = x.id AND rowid >= span.lo
+                ORDER BY rowid LIMIT 1) AS first,
+            (SELECT author_ord FROM passages WHERE author_id = x.id AND rowid <= span.hi
+                ORDER BY rowid DESC LIMIT 1) AS last
+        FROM authors AS x, span WHERE x.key = :author)
+    SELECT {_PASSAGE_COLUMNS} FROM pick
+    JOIN passages AS p ON p.author_id = pick.aid
+        AND p.author_ord = pick.first + abs(random()) % (pick.last - pick.first + 1)
+    {_PASSAGE_JOINS}
+    WHERE pick.last >= pick.first"""
+
+_RANDOM_WORDS = f"""WITH span AS MATERIALIZED ({{span}}),
+    matches AS MATERIALIZED (
+        SELECT count(*) AS n FROM (SELECT 1 FROM passages_fts, span WHERE passages_fts MATCH :q
+            AND passages_fts.rowid BETWEEN span.lo AND span.hi LIMIT :cap)),
+    dice AS MATERIALIZED (
+        SELECT lo + abs(random()) % (hi - lo + 1) AS start, abs(random()) AS roll FROM span)
+    {_SELECT_PASSAGE} WHERE p.rowid = CASE
+        WHEN (SELECT n FROM matches) = 0 THEN NULL
+        WHEN (SELECT n FROM matches) < :cap THEN (
+            SELECT f.rowid FROM passages_fts AS f, span WHERE passages_fts MATCH :q
+                AND f.rowid BETWEEN span.lo AND span.hi ORDER BY f.rowid LIMIT 1
+                OFFSET (SELECT roll % n FROM dice, matches))
+        ELSE coalesce(
+            (SELECT f.rowid FROM passages_fts AS f, span, dice WHERE passages_fts MATCH :q
+                AND f.rowid BETWEEN dice.start AND span.hi ORDER BY f.rowid LIMIT 1),
+            (SELECT f.rowid FROM passages_fts AS f, span WHERE passages_fts MATCH :q
+                AND f.rowid BETWEEN span.lo AND span.hi ORDER BY f.rowid LIMIT 1))
+        END"""
+
+# Words and an author together (rare): among the first RANDOM_CANDIDATE_CAP such matches.
+_RANDOM_AUTHOR_AND_WORDS = f"""WITH span AS MATERIALIZED ({{span}}),
+    candidates AS MATERIALIZED (
+        SELECT p.rowid AS r FROM passages_fts AS f, span
+        JOIN passages AS p ON p.rowid = f.rowid
+        JOIN authors AS a ON a.id = p.author_id AND a.key = :author
+        WHERE passages_fts MATCH :q AND f.rowid BETWEEN span.lo AND span.hi
+        LIMIT {RANDOM_CANDIDATE_CAP})
+    {_SELECT_PASSAGE} WHERE p.rowid = (SELECT r FROM candidates LIMIT 1 OFFSET
+        (SELECT abs(random()) % max(count(*), 1) FROM candidates))"""
+
+
 def _passage(row: Sequence[Any]) -> StoredPassage:
     return StoredPassage(*row[:12])
 
@@ -288,60 +342,44 @@ class Store:
         return _passage(row) if row else None
 
     async def random_passage(self, where: PassageFilter | None = None) -> StoredPassage | None:
-        """A uniformly random passage matching ``where``; None when nothing matches."""
-        where = where or PassageFilter()
-        document = where.document.strip().lower() if where.document else None
-        author = _key(where.author) if where.author else None
-        kind = where.kind.strip().lower() if where.kind else None
-        about = parse_query(where.about).expression if where.about else None
-        if where.about and about is None:
-            return None
-        given = [x for x in (document, author, kind, about) if x]
-        if not given:
-            sql = f"""{_SELECT_PASSAGE} WHERE p.rowid =
-                (SELECT abs(random()) % (SELECT max(rowid) FROM passages) + 1)"""
-            row = await self._one(sql)
-        elif len(given) == 1 and (document or kind):
-            table, column = ("documents", "slug") if document else ("kinds", "kind")
-            sql = f"""{_SELECT_PASSAGE} WHERE p.rowid = (SELECT first_rowid + abs(random()) %
-                passage_count FROM {table} WHERE {column} = ?)"""
-            row = await self._one(sql, (document or kind,))
-        elif len(given) == 1 and author:
-            sql = f"""SELECT {_PASSAGE_COLUMNS} FROM authors AS x
-                JOIN passages AS p ON p.author_id = x.id
-                    AND p.author_ord = abs(random()) % x.passage_count
-                {_PASSAGE_JOINS}
-                WHERE x.key = ?"""
-            row = await self._one(sql, (author,))
-        else:
-            row = await self._random_among(document, author, kind, about)
-        return _passage(row) if row else None
+        """A random passage matching ``where`` (uniform unless noted); None when nothing does.
 
-    async def _random_among(
-        self, document: str | None, author: str | None, kind: str | None, about: str | None
-    ) -> Any:
-        conditions: list[str] = []
-        params: list[object] = []
-        if document:
-            conditions.append("d.slug = ?")
-            params.append(document)
-        if author:
-            conditions.append("a.key = ?")
-            params.append(author)
-        if kind:
-            conditions.append("d.kind = ?")
-            params.append(kind)
-        if about:
-            conditions.append(
-                "p.rowid IN (SELECT rowid FROM passages_fts WHERE passages_fts MATCH ? LIMIT ?)"
-            )
-            params.extend([about, RANDOM_CANDIDATE_CAP])
-        sql = f"""WITH candidates AS MATERIALIZED (
-                SELECT p.rowid AS r FROM {_PASSAGE_FROM} WHERE {" AND ".join(conditions)}
-                LIMIT {RANDOM_CANDIDATE_CAP})
-            {_SELECT_PASSAGE} WHERE p.rowid = (SELECT r FROM candidates LIMIT 1 OFFSET
-                (SELECT abs(random()) % max(count(*), 1) FROM candidates))"""
-        return await self._one(sql, params)
+        Every case is one query. Passages of a kind or a document are a contiguous rowid range,
+        so those filters become a range; an author's passages are numbered in rowid order, so
+        an author within a range is a range of those numbers. With words (``about``), a random
+        match is drawn uniformly when there are fewer than RANDOM_EXACT_BELOW, else the first
+        match after a random point in the range (passages after long gaps are favoured).
+        """
+        where = where or PassageFilter()
+        params: dict[str, Any] = {
+            "document": where.document.strip().lower() if where.document else None,
+            "author": _key(where.author) if where.author else None,
+            "kind": where.kind.strip().lower() if where.kind else None,
+            "cap": RANDOM_EXACT_BELOW,
+        }
+        if where.about:
+            params["q"] = parse_query(where.about).expression
+            if params["q"] is None:
+                return None
+        if params["document"]:
+            kind_too = " AND kind = :kind" if params["kind"] else ""
+            span = f"""SELECT first_rowid AS lo, first_rowid + passage_count - 1 AS hi
+                FROM documents WHERE slug = :document{kind_too}"""
+        elif params["kind"]:
+            span = """SELECT first_rowid AS lo, first_rowid + passage_count - 1 AS hi
+                FROM kinds WHERE kind = :kind"""
+        else:
+            span = "SELECT 1 AS lo, max(rowid) AS hi FROM passages"
+        if where.about and where.author:
+            sql = _RANDOM_AUTHOR_AND_WORDS
+        elif where.about:
+            sql = _RANDOM_WORDS
+        elif where.author:
+            sql = _RANDOM_AUTHOR
+        else:
+            sql = _RANDOM_IN_SPAN
+        row = await self._one(sql.replace("{span}", span), params)
+        return _passage(row) if row else None
 
     async def neighbours(
         self, passage_id: str
@@ -455,12 +493,24 @@ class Store:
             return SearchResults(parsed, (), 0, offset)
         # Count up to RANK_CAP matches in rowid order (cheap: no ranking), then rank only those:
         # with fewer matches the cutoff is the last match, so every match is ranked.
+        score = "bm25(passages_fts, 1.0, 0.5, 0.5)"
+        if any(len(t.words) > 1 for t in parsed.terms if not t.excluded):
+            # bm25 weighs a phrase by how many passages contain it, which it counts over the
+            # whole index: 60-100 ms at 1M for a phrase of common words. Past RANK_CAP matches
+            # the results are flagged as capped anyway, so show those in corpus order instead.
+            probe = await self._one(
+                "SELECT count(*) FROM (SELECT 1 FROM passages_fts WHERE passages_fts MATCH ? "
+                "LIMIT ?)",
+                (expression, RANK_CAP),
+            )
+            if int(probe[0]) >= RANK_CAP:
+                score = "f.rowid"
         sql = f"""
             WITH probe AS MATERIALIZED (
                 SELECT count(*) AS n, max(rowid) AS cutoff FROM (
                     SELECT rowid FROM passages_fts WHERE passages_fts MATCH :q LIMIT :cap)),
             best AS MATERIALIZED (
-                SELECT f.rowid AS r, bm25(passages_fts, 1.0, 0.5, 0.5) AS score
+                SELECT f.rowid AS r, {score} AS score
                 FROM passages_fts AS f, probe
                 WHERE passages_fts MATCH :q AND f.rowid <= probe.cutoff
                 ORDER BY score LIMIT :limit OFFSET :offset)

@@ -365,3 +365,76 @@ async def test_readers_keep_the_old_corpus_until_the_swap_commits(
         assert (await store.stats()).passages == 62  # still the snapshot
         await store.connection.execute("COMMIT")
         assert (await store.stats()).passages == 47
+
+
+async def test_random_with_words_reaches_every_kind_in_a_large_corpus(tmp_path: Path) -> None:
+    folder = tmp_path / "big"
+    folder.mkdir()
+    for kind in ("essay", "journal", "poem"):
+        body = "\n\n".join(f"common {kind} passage {i}" for i in range(700))
+        (folder / f"{kind}.md").write_text(
+            document_text(body, kind=kind, title=kind), encoding="utf-8"
+        )
+    async with await Store.open(tmp_path / "db.sqlite3") as store:
+        await store.replace_corpus(load_corpus(folder))
+        kinds = {
+            (await store.random_passage(PassageFilter(about="common"))).kind for _ in range(200)
+        }  # type: ignore[union-attr]
+        poems = {
+            (await store.random_passage(PassageFilter(about="common", kind="poem"))).kind
+            for _ in range(50)
+        }  # type: ignore[union-attr]
+        rare = {
+            (await store.random_passage(PassageFilter(about="passage 7"))).text for _ in range(300)
+        }  # type: ignore[union-attr]
+    assert kinds == {"essay", "journal", "poem"}  # more than RANK_CAP matches: all reachable
+    assert poems == {"poem"}
+    assert rare == {f"common {k} passage 7" for k in ("essay", "journal", "poem")}
+
+
+async def test_random_author_within_a_kind_or_document_is_exact(tmp_path: Path) -> None:
+    folder = tmp_path / "threads"
+    folder.mkdir()
+    for name in ("a", "b", "c"):
+        body = "\n\n".join(
+            f"## {'Ann' if i % 3 == 0 else 'Bob'}\n\n{name} comment {i}" for i in range(30)
+        )
+        (folder / f"{name}.md").write_text(
+            document_text(body, kind="thread", title=name), encoding="utf-8"
+        )
+    (folder / "poem.md").write_text(
+        document_text("Verse.", kind="poem", author="Ann"), encoding="utf-8"
+    )
+    async with await Store.open(tmp_path / "db.sqlite3") as store:
+        await store.replace_corpus(load_corpus(folder))
+        in_b = {
+            (await store.random_passage(PassageFilter(author="ann", document="b"))).text
+            for _ in range(300)
+        }  # type: ignore[union-attr]
+        threads = {
+            (await store.random_passage(PassageFilter(author="Ann", kind="thread"))).document
+            for _ in range(200)
+        }  # type: ignore[union-attr]
+        poem = await store.random_passage(PassageFilter(author="Ann", kind="poem"))
+        none = await store.random_passage(PassageFilter(author="Bob", kind="poem"))
+        mismatch = await store.random_passage(PassageFilter(document="b", kind="poem"))
+    assert in_b == {f"b comment {i}" for i in range(0, 30, 3)}
+    assert threads == {"a", "b", "c"}
+    assert poem is not None and poem.text == "Verse."
+    assert none is None and mismatch is None
+
+
+async def test_a_capped_phrase_search_lists_matches_in_corpus_order(tmp_path: Path) -> None:
+    folder = tmp_path / "big"
+    folder.mkdir()
+    body = "\n\n".join(
+        f"the old river number {i}" + " the old" * (i % 5) for i in range(RANK_CAP + 100)
+    )
+    (folder / "big.md").write_text(document_text(body), encoding="utf-8")
+    async with await Store.open(tmp_path / "db.sqlite3") as store:
+        await store.replace_corpus(load_corpus(folder))
+        capped = await store.search('"the old"', limit=5)
+        ranked = await store.search('"river number 7"', limit=5)
+    assert capped.capped
+    assert [h.passage.id for h in capped.hits] == [f"big-{n}" for n in range(1, 6)]
+    assert not ranked.capped and ranked.hits[0].passage.text.startswith("the old river number 7")
