@@ -149,7 +149,8 @@ class DiscordPoster:
         if view is not None:
             kwargs["view"] = view
         try:
-            sent = await asyncio.wait_for(channel.send(**kwargs), SEND_TIMEOUT)
+            async with asyncio.timeout(SEND_TIMEOUT):
+                sent = await channel.send(**kwargs)
         except (discord.HTTPException, TimeoutError, aiohttp.ClientError, OSError) as error:
             raise _translate(error, f"#{channel.name}") from error
         return Sent(channel.id, sent.id)
@@ -250,8 +251,11 @@ class Scheduler:
             delay = MAX_SLEEP
             if earliest is not None:
                 delay = min(max(earliest - self.clock().timestamp(), MIN_SLEEP), MAX_SLEEP)
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
+            # arrives as the wake-up event fires, and the loop would then outlive cog_unload.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), delay)
+                async with asyncio.timeout(delay):
+                    await self._wake.wait()
 
 
 @app_commands.guild_only()
