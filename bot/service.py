@@ -221,10 +221,10 @@ class Lectern:
 
     async def about(self) -> Reply:
         """/about: what Lectern is and how to use it."""
-        stats = await self.store.stats()
+        passages = await self.store.passage_count()
         text = (
             "Lectern brings literary passages into Discord: a poem, an essay, a journal and a "
-            f"comment thread on attention and language models ({stats.passages} passages).\n\n"
+            f"comment thread on attention and language models ({passages} passages).\n\n"
             "**/quote** a random passage (filter by document, author or words)\n"
             '**/search** full-text search: `"exact phrase"`, `prefix*`, `-exclude`\n'
             "**/passage** one passage by id · **/poem** the whole poem · **/read** any document\n"
