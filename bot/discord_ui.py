@@ -151,29 +151,41 @@ async def _answer(
     bot: LecternBot,
     ephemeral_hint: bool,
 ) -> None:
-    task = asyncio.ensure_future(work)
+    # A timer, not a second task: most answers take a millisecond and never need it.
+    deferring: asyncio.Task[None] | None = None
+
+    def defer_now() -> None:
+        nonlocal deferring
+        if not interaction.response.is_done():
+            deferring = asyncio.ensure_future(_defer(interaction, ephemeral_hint))
+
+    timer = asyncio.get_running_loop().call_later(DEFER_AFTER, defer_now)
     try:
-        done, _ = await asyncio.wait({task}, timeout=DEFER_AFTER)
-        if not done and not interaction.response.is_done():
-            if interaction.type == discord.InteractionType.component:
-                await interaction.response.defer()
-            else:
-                await interaction.response.defer(thinking=True, ephemeral=ephemeral_hint)
-        reply = await task
+        reply = await work
     except UserError as error:
         bot.counters["answered"] += 1
-        await send(interaction, error_reply(str(error)))
-        return
+        reply = error_reply(str(error))
     except Exception:
         bot.counters["failed"] += 1
         log.exception("Error while answering %s", describe(interaction))
-        await send_apology(interaction)
-        return
+        reply = error_reply(APOLOGY)
+    else:
+        bot.counters["answered"] += 1
     finally:
-        if not task.done():
-            task.cancel()
-    bot.counters["answered"] += 1
-    await send(interaction, reply)
+        timer.cancel()
+        if deferring is not None:
+            await deferring  # the answer must follow the defer, not race it
+    try:
+        await send(interaction, reply)
+    except discord.HTTPException:
+        log.exception("Could not answer %s", describe(interaction))
+
+
+async def _defer(interaction: discord.Interaction[Any], ephemeral: bool) -> None:
+    if interaction.type == discord.InteractionType.component:
+        await interaction.response.defer()
+    else:
+        await interaction.response.defer(thinking=True, ephemeral=ephemeral)
 
 
 async def send_apology(interaction: discord.Interaction[Any]) -> None:
