@@ -309,7 +309,7 @@ async def _audit(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _invite(args: argparse.Namespace, settings: Settings) -> int:
-    from .invite import REQUIRED_PERMISSIONS, client_id_from_token, invite_url
+    from .invite import PERMISSION_NAMES, REQUIRED_PERMISSIONS, client_id_from_token, invite_url
 
     client_id = args.client_id or (client_id_from_token(settings.token) if settings.token else None)
     if client_id is None:
@@ -319,7 +319,7 @@ async def _invite(args: argparse.Namespace, settings: Settings) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
-    names = ", ".join(name for name, on in REQUIRED_PERMISSIONS if on)
+    names = ", ".join(PERMISSION_NAMES)
     print(invite_url(client_id))
     print(f"Permissions ({REQUIRED_PERMISSIONS.value}): {names}", file=sys.stderr)
     return EXIT_OK

@@ -20,6 +20,15 @@ REQUIRED_PERMISSIONS = discord.Permissions(
     send_messages_in_threads=True,
 )
 SCOPES = ("bot", "applications.commands")
+#: As the Developer Portal and server settings name them (discord.py says read_messages).
+PERMISSION_NAMES = (
+    "View Channel",
+    "Send Messages",
+    "Embed Links",
+    "Read Message History",
+    "Create Public Threads",
+    "Send Messages in Threads",
+)
 
 
 def invite_url(client_id: int) -> str:

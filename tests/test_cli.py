@@ -79,3 +79,34 @@ def test_unusable_database_is_one_clear_sentence(tmp_path: Path) -> None:
     result = lectern(tmp_path, "stats")
     assert result.returncode == 1
     assert "database error" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_invite_link_has_exactly_the_needed_permissions(tmp_path: Path) -> None:
+    import discord
+
+    from bot.invite import PERMISSION_NAMES, REQUIRED_PERMISSIONS, client_id_from_token
+
+    result = lectern(tmp_path, "invite", "--client-id", "123456789012345678")
+    assert result.returncode == 0
+    assert "client_id=123456789012345678" in result.stdout
+    assert "scope=bot+applications.commands" in result.stdout
+    assert f"permissions={REQUIRED_PERMISSIONS.value}" in result.stdout
+    granted = {name for name, on in REQUIRED_PERMISSIONS if on}
+    assert granted == {
+        "read_messages",
+        "send_messages",
+        "embed_links",
+        "read_message_history",
+        "create_public_threads",
+        "send_messages_in_threads",
+    }
+    assert len(PERMISSION_NAMES) == len(granted)
+    assert not REQUIRED_PERMISSIONS.administrator and not REQUIRED_PERMISSIONS.mention_everyone
+    assert client_id_from_token("MTIzNDU2Nzg5MDEyMzQ1Njc4.Gx.secret") == 123456789012345678
+    assert client_id_from_token("not base64!.x") is None
+    assert isinstance(REQUIRED_PERMISSIONS, discord.Permissions)
+
+
+def test_invite_without_id_or_token_says_what_to_do(tmp_path: Path) -> None:
+    result = lectern(tmp_path, "invite")
+    assert result.returncode == 2 and "--client-id" in result.stderr
