@@ -26,7 +26,8 @@ CUSTOM_ID_LIMIT = 100
 CHOICES_LIMIT = 25
 CHOICE_NAME_LIMIT = 100
 
-#: Text per page: below the description limit, leaving room for the other parts of an embed.
+#: Text per page: below the description limit, leaving room for the other parts of an embed
+#: (and for closing and reopening a code block split across pages).
 PAGE_CHARS = 3800
 #: A document needing more pages than this is also offered as a file.
 MAX_PAGES = 20
@@ -192,3 +193,22 @@ def _joins(before: str, after: str) -> bool:
 def shown(page: str) -> str:
     """A page as displayed: surrounding blank lines removed, never empty."""
     return page.strip("\n") or "\u200b"
+
+
+FENCE = "```"
+
+
+def page_view(pages: list[str], index: int) -> str:
+    """Page ``index`` as displayed: :func:`shown`, with code blocks kept whole on every page.
+
+    A fence (```) opened on one page and closed on a later one would otherwise swallow the
+    first page's end and show the next page's code as prose: the page is closed and the next
+    one reopened. Emphasis needs no such care: it cannot span the paragraphs pages break at.
+    """
+    inside = sum(p.count(FENCE) for p in pages[:index]) % 2 == 1
+    text = shown(pages[index])
+    if inside:
+        text = f"{FENCE}\n{text}"
+    if (inside + pages[index].count(FENCE)) % 2 == 1:
+        text = f"{text}\n{FENCE}"
+    return text

@@ -41,6 +41,7 @@ from .render import (
     clip,
     escape_markdown,
     highlight,
+    page_view,
     shown,
     split_text,
 )
@@ -407,7 +408,7 @@ class Lectern:
     ) -> Reply:
         pages = split_text(passage.text)
         page = min(max(page, 0), len(pages) - 1)
-        card = passage_card(passage, pages[page], page, len(pages))
+        card = passage_card(passage, page_view(pages, page), page, len(pages))
         first = passage.seq == 1
         last = passage.seq == passage.document_total
         row = [
@@ -508,7 +509,7 @@ class Lectern:
         card = Card(
             title=clip(info.title, TITLE_LIMIT),
             url=_source_url(info.source),
-            description=shown(pages[page]),
+            description=page_view(pages, page),
             footer=clip(footer, FOOTER_LIMIT),
         )
         rows: tuple[tuple[Button, ...], ...] = _pager(
@@ -579,7 +580,7 @@ def reflection_reply(passage: StoredPassage, day: date) -> Reply:
     by = f" by {passage.author}" if passage.author else ""
     card = Card(
         title=f"Reflection for {day:%A, %-d %B %Y}",
-        description=shown(pages[0]),
+        description=page_view(pages, 0),
         url=_source_url(passage.source),
         footer=clip(f"{passage.title}{by} · {passage.label} · {passage.id}", FOOTER_LIMIT),
     )

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.render import PAGE_CHARS, clip, escape_markdown, highlight, shown, split_text
+from bot.render import PAGE_CHARS, clip, escape_markdown, highlight, page_view, shown, split_text
 from bot.service import _snippet_value, document_text, passage_card
 from bot.store import StoredPassage
 
@@ -121,3 +121,23 @@ def test_document_text_marks_commenters_and_afterword() -> None:
     )
     assert text == "**Jinx**\nHi.\n\n**A\\|B**\nYes.\n\n⁂\n\nAfter."
     assert [text[s : s + 2] for s in starts] == ["**", "**", "⁂\n"]
+
+
+def test_a_code_block_split_across_pages_is_closed_and_reopened() -> None:
+    text = "Intro.\n\n```\n" + "\n".join(f"code line {i}" for i in range(600)) + "\n```\n\nAfter."
+    pages = split_text(text)
+    views = [page_view(pages, i) for i in range(len(pages))]
+    assert len(pages) > 2
+    assert all(v.count("```") % 2 == 0 for v in views)
+    assert views[1].startswith("```\ncode line") and views[0].endswith("\n```")
+    assert views[-1].endswith("After.")
+
+
+@settings(max_examples=150, deadline=None)
+@given(text=st.text(alphabet=st.sampled_from(list("ab `\n")), max_size=12_000))
+def test_every_page_view_balances_fences_and_fits(text: str) -> None:
+    pages = split_text(text)
+    for index in range(len(pages)):
+        view = page_view(pages, index)
+        assert len(view) <= 4096
+        assert view.count("```") % 2 == 0  # every code block opened on the page closes on it
