@@ -7,7 +7,7 @@ import logging
 import signal
 import time
 from collections import Counter
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,6 +32,10 @@ EXTENSIONS = (
     "bot.cogs.admin",
     "bot.cogs.daily",
 )
+
+
+async def no_daily_counts() -> dict[str, int]:
+    return {}
 
 
 class StartupError(Exception):
@@ -99,8 +103,8 @@ class LecternBot(commands.Bot):
         #: Interactions being answered: shutdown lets them finish.
         self.inflight: set[asyncio.Task[Any]] = set()
         self._background: set[asyncio.Task[Any]] = set()
-        #: Counts of daily posts by outcome, for /admin stats (the daily cog replaces it).
-        self.daily_counts: Callable[[], dict[str, int]] = dict
+        #: Daily posts by outcome and schedules by state, for /admin stats (set by the daily cog).
+        self.daily_counts: Callable[[], Awaitable[dict[str, int]]] = no_daily_counts
         self.cooldown = Cooldown(settings.cooldown_seconds)
         self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
         self.started = time.monotonic()
@@ -132,9 +136,9 @@ class LecternBot(commands.Bot):
             log.error("Passages folder invalid; still serving the previous corpus:\n%s", problems)
         self.lectern.forget_cached_documents()
 
-    def runtime_stats(self) -> RuntimeStats:
+    async def runtime_stats(self) -> RuntimeStats:
         latency = self.latency * 1000 if self.latency == self.latency else None  # NaN at start
-        daily = self.daily_counts()
+        daily = await self.daily_counts()
         return RuntimeStats(
             uptime_seconds=time.monotonic() - self.started,
             guilds=len(self.guilds),

@@ -153,6 +153,11 @@ class DailyService:
         self.counts: Counter[str] = Counter()
         self._ids: tuple[str | None, list[str]] = (None, [])
 
+    async def stats_counts(self) -> dict[str, int]:
+        """Posts by outcome since start, and schedules active and paused now."""
+        active, paused = await self.daily.schedule_counts()
+        return {**self.counts, "schedules active": active, "schedules paused": paused}
+
     # ------------------------------------------------------------------ choosing passages
 
     async def _passage_ids(self) -> list[str]:

@@ -320,3 +320,23 @@ async def test_two_servers_in_different_zones_across_a_dst_change(
     theirs = posts(fake_discord, other.channel("general"))
     assert [m["nonce"][-8:] for m in mine] == ["20261024", "20261025"]
     assert [m["nonce"][-8:] for m in theirs] == ["20261024"]
+
+
+async def test_admin_stats_counts_daily_posts_and_paused_schedules(
+    fake_discord, tmp_path, guild, admin
+) -> None:
+    other = fake_discord.add_guild("Other", channels=["general"])
+    other_admin = other.add_member("boss", permissions=discord.Permissions(manage_guild=True))
+    owner = next(m for m in guild.members if m.user.id == fake_discord.owner.id)
+    async with run_lectern(
+        fake_discord, tmp_path, clock=TestClock(BEFORE), dev_guild_id=guild.id
+    ) as bot:
+        await set_daily(fake_discord, guild, admin)
+        await set_daily(fake_discord, other, other_admin)
+        fake_discord.fail_channel(other.channel("general"), status=404, code=10003)
+        assert sorted(await scheduler(bot).run_due(DUE)) == ["paused", "sent"]
+        stats = await fake_discord.slash("admin stats", guild=guild, user=owner)
+    fields = {f["name"]: f["value"] for f in stats.data["embeds"][0]["fields"]}
+    assert "sent 1" in fields["Daily posts"]
+    assert "schedules active 1" in fields["Daily posts"]
+    assert "schedules paused 1" in fields["Daily posts"]

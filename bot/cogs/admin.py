@@ -73,10 +73,13 @@ class AdminGroup(app_commands.Group, name="admin", description="Owner operations
         """Version, uptime, servers, corpus, database and what the bot has done."""
         await answer(
             interaction,
-            self.bot.admin.stats(self.bot.runtime_stats()),
+            self._stats(),
             bot=self.bot,
             ephemeral_hint=True,
         )
+
+    async def _stats(self) -> Reply:
+        return await self.bot.admin.stats(await self.bot.runtime_stats())
 
     @app_commands.command()
     @app_commands.describe(

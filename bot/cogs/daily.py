@@ -20,7 +20,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from ..client import LecternBot
+from ..client import LecternBot, no_daily_counts
 from ..daily import (
     DailyMessage,
     DailyService,
@@ -286,7 +286,7 @@ class Daily(commands.GroupCog, group_name="daily", group_description="Daily refl
 
     async def cog_load(self) -> None:
         self.bot.lectern.daily_reflection = self.service.todays_passage
-        self.bot.daily_counts = lambda: dict(self.service.counts)
+        self.bot.daily_counts = self.service.stats_counts
         self._task = self.bot.spawn(
             self.scheduler.run_forever(self.bot.wait_until_ready), "daily-scheduler"
         )
@@ -296,7 +296,7 @@ class Daily(commands.GroupCog, group_name="daily", group_description="Daily refl
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
         self.bot.lectern.daily_reflection = None
-        self.bot.daily_counts = dict
+        self.bot.daily_counts = no_daily_counts
 
     async def interaction_check(self, interaction: Interaction) -> bool:  # type: ignore[override]
         """The real check: Discord's default permission is only a hint admins can loosen."""
