@@ -75,7 +75,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # The verbs print their own summaries; below WARNING, logs would only repeat them.
     level = logging.getLevelName(settings.log_level)
     logging.basicConfig(
-        level=level if verb == "run" else max(level, logging.WARNING),
+        level=level if verb == "run" and settings.has_token else max(level, logging.WARNING),
         format="%(asctime)s %(levelname)-8s %(name)s: %(message)s",
     )
     handlers: dict[str, Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]] = {

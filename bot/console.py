@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import re
-import shlex
 import sys
 import textwrap
 from collections.abc import Awaitable, Callable
@@ -79,7 +78,7 @@ def parse_command(line: str) -> tuple[str, dict[str, str]]:
         end = following.start() if following else len(rest)
         value = rest[match.end() : end].strip()
         if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
-            value = shlex.split(value)[0] if value[0] == '"' else value[1:-1]
+            value = value[1:-1]  # one pair of surrounding quotes; what is inside stays as typed
         options[match.group(1)] = value
     for option in spec.required:
         if not options.get(option):

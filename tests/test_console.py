@@ -26,6 +26,8 @@ from tests.conftest import lectern_cli
         ),
         ("/SEARCH query:url:http://x", ("search", {"query": "url:http://x"})),
         ("/passage id:shape-of-attention-7", ("passage", {"id": "shape-of-attention-7"})),
+        ('/search query:"""', ("search", {"query": '"'})),
+        ("/search query:'it''s'", ("search", {"query": "it''s"})),
     ],
 )
 def test_parse_command(line: str, expected: tuple[str, dict[str, str]]) -> None:
@@ -105,6 +107,7 @@ def test_run_without_token_starts_the_console(tmp_path: Path) -> None:
     result = lectern_cli(tmp_path, "run", stdin="/sources\nquit\n")
     assert result.returncode == 0, result.stderr
     assert "No DISCORD_TOKEN is set" in result.stderr
+    assert "INFO" not in result.stderr  # the offline console is not the bot: no log chatter
     assert "Reflection for" in result.stdout and "4 documents, 62 passages." in result.stdout
 
 
