@@ -41,13 +41,13 @@ for _p in (str(ROOT), str(BENCH)):
         sys.path.insert(0, _p)
 
 import discord  # noqa: E402
-from discord.ext import commands  # noqa: E402
-
-from bot import discord_ui  # noqa: E402
 from bot.ingest import sync_corpus  # noqa: E402
 from bot.render import Button, Card, Reply  # noqa: E402
 from bot.service import ERROR_COLOR  # noqa: E402
 from bot.store import Store  # noqa: E402
+from discord.ext import commands  # noqa: E402
+
+from bot import discord_ui  # noqa: E402
 from tests.fakediscord import FakeDiscord, Guild, Interaction, Member  # noqa: E402
 from tests.lectern_harness import run_lectern  # noqa: E402
 

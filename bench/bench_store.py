@@ -34,10 +34,10 @@ sys.path.insert(0, str(HERE))
 
 import aiosqlite  # noqa: E402
 import corpus_gen  # noqa: E402
-
-from bot.corpus import corpus_files  # noqa: E402
 from bot.ingest import sync_corpus  # noqa: E402
 from bot.store import _PASSAGE_COLUMNS, _PASSAGE_FROM, PassageFilter, Store, _configure  # noqa: E402
+
+from bot.corpus import corpus_files  # noqa: E402
 
 CACHE = corpus_gen.CACHE
 POINT_FACTOR = 1.5  # point reads: median within 1.5x of the SELECT 1 floor

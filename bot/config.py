@@ -32,6 +32,7 @@ class Settings:
     log_level: str = "INFO"
     log_file: Path | None = None
     cooldown_seconds: float = 3.0
+    cooldown_burst: int = 5
     daily_grace_hours: float = 6.0
 
     @property
@@ -82,6 +83,7 @@ def load_settings(
         cooldown_seconds=_number(
             "LECTERN_COOLDOWN_SECONDS", get("LECTERN_COOLDOWN_SECONDS"), 3.0, 0, 3600
         ),
+        cooldown_burst=_whole("LECTERN_COOLDOWN_BURST", get("LECTERN_COOLDOWN_BURST"), 5, 1, 1000),
         daily_grace_hours=_number(
             "LECTERN_DAILY_GRACE_HOURS", get("LECTERN_DAILY_GRACE_HOURS"), 6.0, 0, 24
         ),
@@ -112,4 +114,15 @@ def _number(name: str, value: str | None, default: float, low: float, high: floa
         raise ConfigError(f"{name} must be a number, not {value!r}") from None
     if not low <= number <= high:
         raise ConfigError(f"{name} must be between {low:g} and {high:g}, not {value}")
+    return number
+
+
+def _whole(name: str, value: str | None, default: int, low: int, high: int) -> int:
+    if value is None:
+        return default
+    if not (value.isascii() and value.isdigit()):
+        raise ConfigError(f"{name} must be a whole number from {low} to {high}, not {value!r}")
+    number = int(value)
+    if not low <= number <= high:
+        raise ConfigError(f"{name} must be a whole number from {low} to {high}, not {value}")
     return number

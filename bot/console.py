@@ -1,8 +1,8 @@
 """The offline console: Discord-style commands typed in a terminal, answered as Discord shows them.
 
-``/search query:attention`` runs the same :class:`~bot.service.Lectern` method as the slash
-command; the reply prints as a box (the embed) with its buttons listed, and typing a button's
-name (``next``, ``more``, ``share``, ``>`` …) presses it, exactly as clicking would.
+``/search query:attention`` runs the same :class:`~bot.reading.service.ReadingService` method
+as the slash command; the reply prints as a box (the embed) with its buttons listed, and typing
+a button's name (``next``, ``more``, ``share``, ``>`` …) presses it, exactly as clicking would.
 """
 
 from __future__ import annotations
@@ -12,12 +12,14 @@ import re
 import sys
 import textwrap
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import date
 from typing import TextIO
 
-from .render import Button, Card, Reply
-from .service import APOLOGY, Clicker, Lectern, UserError, error_reply
+from .core.errors import APOLOGY, UserError
+from .core.reply import Button, Card, Reply, error_reply
+from .core.text import clip
+from .reading.commands import BY_NAME, READING_COMMANDS
+from .reading.service import Clicker, ReadingService
 
 log = logging.getLogger(__name__)
 
@@ -25,32 +27,19 @@ log = logging.getLogger(__name__)
 CONSOLE_USER = 1
 WIDTH = 78
 
-HELP = """Commands (type them as in Discord):
-  /quote [document:…] [author:…] [about:…]   a random passage
-  /search query:…                            search ("phrase", prefix*, -exclude)
-  /passage id:…                              one passage, e.g. /passage id:shape-of-attention-7
-  /poem [title:…]   /read document:…         a whole poem or document
-  /reflection   /sources   /about
-Buttons under an answer: type their name (next, previous, whole, more, another, share, read),
-a result number (1-5), or < and > to turn pages. help shows this; quit leaves."""
 
+def help_text() -> str:
+    """The console's help, from the same command table as the slash commands."""
+    width = max(len(c.typed_usage) for c in READING_COMMANDS) + 2
+    lines = ["Commands (type them as in Discord):"]
+    lines += [f"  {c.typed_usage:<{width}} {c.description}" for c in READING_COMMANDS]
+    lines += [
+        'Search: "exact phrase", prefix*, -exclude.',
+        "Buttons under an answer: type their name (next, previous, whole, more, another, share,",
+        "read), a result number (1-5), or < and > to turn pages. help shows this; quit leaves.",
+    ]
+    return "\n".join(lines)
 
-@dataclass(frozen=True, slots=True)
-class Spec:
-    options: tuple[str, ...]
-    required: tuple[str, ...] = ()
-
-
-COMMANDS: dict[str, Spec] = {
-    "quote": Spec(("document", "author", "about")),
-    "search": Spec(("query",), ("query",)),
-    "passage": Spec(("id",), ("id",)),
-    "poem": Spec(("title",)),
-    "read": Spec(("document",), ("document",)),
-    "reflection": Spec(()),
-    "sources": Spec(()),
-    "about": Spec(()),
-}
 
 _OPTION = re.compile(r"(?:^|\s)([a-z_]+):")
 
@@ -63,16 +52,17 @@ def parse_command(line: str) -> tuple[str, dict[str, str]]:
     line = line.strip()
     name, _, rest = line.removeprefix("/").partition(" ")
     name = name.lower()
-    if name not in COMMANDS:
-        known = ", ".join(f"/{c}" for c in COMMANDS)
-        raise UserError(f"There is no command /{name}. Commands: {known}.")
-    spec = COMMANDS[name]
+    spec = BY_NAME.get(name)
+    if spec is None:
+        known = ", ".join(f"/{c.name}" for c in READING_COMMANDS)
+        raise UserError(f"There is no command /{clip(name, 40)}. Commands: {known}.")
+    names = [o.name for o in spec.options]
     options: dict[str, str] = {}
-    matches = [m for m in _OPTION.finditer(rest) if m.group(1) in spec.options]
+    matches = [m for m in _OPTION.finditer(rest) if m.group(1) in names]
     if rest.strip() and (not matches or rest[: matches[0].start()].strip()):
         raise UserError(
             f"Give options as name:value, e.g. /{name} "
-            + (" ".join(f"{o}:…" for o in spec.options) or "(it takes none)")
+            + (" ".join(f"{o}:…" for o in names) or "(it takes none)")
         )
     for match, following in zip(matches, [*matches[1:], None], strict=False):
         end = following.start() if following else len(rest)
@@ -80,9 +70,9 @@ def parse_command(line: str) -> tuple[str, dict[str, str]]:
         if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
             value = value[1:-1]  # one pair of surrounding quotes; what is inside stays as typed
         options[match.group(1)] = value
-    for option in spec.required:
-        if not options.get(option):
-            raise UserError(f"/{name} needs {option}:…")
+    for option in spec.options:
+        if option.required and not options.get(option.name):
+            raise UserError(f"/{name} needs {option.name}:…")
     return name, options
 
 
@@ -105,13 +95,13 @@ class Console:
 
     def __init__(
         self,
-        lectern: Lectern,
+        reading: ReadingService,
         *,
         out: TextIO = sys.stdout,
         today: Callable[[], date] = date.today,
         width: int = WIDTH,
     ) -> None:
-        self.lectern = lectern
+        self.reading = reading
         self.out = out
         self.today = today
         self.width = width
@@ -125,7 +115,7 @@ class Console:
         if text.lower() in {"quit", "exit", "q"}:
             return False
         if text.lower() in {"help", "?", "/help"}:
-            print(HELP, file=self.out)
+            print(help_text(), file=self.out)
             return True
         try:
             reply = await (self._command(text) if text.startswith("/") else self._press(text))
@@ -141,7 +131,7 @@ class Console:
 
     def _command(self, text: str) -> Awaitable[Reply]:
         name, options = parse_command(text)
-        service = self.lectern
+        service = self.reading
         user = CONSOLE_USER
         runs: dict[str, Callable[[], Awaitable[Reply]]] = {
             "quote": lambda: service.quote(user_id=user, **options),
@@ -165,7 +155,7 @@ class Console:
                 clicker = Clicker(
                     CONSOLE_USER, private_message=bool(self.last and self.last.ephemeral)
                 )
-                return await self.lectern.press(button.custom_id, clicker)
+                return await self.reading.press(button.custom_id, clicker)
         if not buttons:
             raise UserError("Type a command such as /quote, or help.")
         names = ", ".join(

@@ -8,13 +8,16 @@ import subprocess
 import sys
 import textwrap
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from bot.config import BUNDLED_PASSAGES
-from bot.corpus import load_corpus
-from bot.store import Store
+from bot.config import BUNDLED_PASSAGES, Settings
+from bot.core.db import Database
+from bot.corpus.files import load_corpus
+from bot.corpus.ingest import replace_corpus
+from bot.services import Services, build_services
 
 WriteDoc = Callable[..., Path]
 
@@ -79,12 +82,17 @@ def write_doc(tmp_path: Path) -> WriteDoc:
     return write
 
 
+def services_for(db: Database, settings: Settings | None = None) -> Services:
+    """Every service over ``db``, as the bot and the console build them."""
+    return build_services(db, settings or Settings(), clock=lambda: datetime.now(UTC))
+
+
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    """A store in a real SQLite file holding the bundled corpus."""
-    async with await Store.open(tmp_path / "lectern.sqlite3") as opened:
-        await opened.replace_corpus(load_corpus(BUNDLED_PASSAGES))
-        yield opened
+async def store(tmp_path: Path) -> AsyncIterator[Services]:
+    """The services over a real SQLite file holding the bundled corpus."""
+    async with await Database.open(tmp_path / "lectern.sqlite3") as db:
+        await replace_corpus(db, load_corpus(BUNDLED_PASSAGES))
+        yield services_for(db)
 
 
 pytest_plugins = ["tests.fakediscord.pytest_plugin"]

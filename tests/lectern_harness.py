@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bot.client import LecternBot
 from bot.config import BUNDLED_PASSAGES, Settings
-from bot.store import Store
+from bot.core.db import Database
+from bot.discord.bot import LecternBot
 from tests.fakediscord import FakeDiscord
 
 FIXED_NOW = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
@@ -54,8 +54,8 @@ async def run_lectern(
         cooldown_seconds=cooldown,
         **overrides,
     )
-    async with await Store.open(settings.db_path) as store:
-        bot = LecternBot(settings, store, clock=clock or (lambda: now))
+    async with await Database.open(settings.db_path) as db:
+        bot = LecternBot(settings, db, clock=clock or (lambda: now))
         async with fake.running(bot):
             if sync:
                 await bot.tree.sync()

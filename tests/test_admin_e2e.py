@@ -10,9 +10,10 @@ import signal
 import discord
 import pytest
 
-from bot.client import StartupError, install_signal_handlers, sync_commands
 from bot.config import Settings
-from bot.logs import REDACTED, RedactSecrets
+from bot.discord.bot import StartupError
+from bot.discord.logs import REDACTED, RedactSecrets
+from bot.discord.run import install_signal_handlers, sync_commands
 from tests.conftest import document_text
 from tests.fakediscord import FakeDiscord
 from tests.fakediscord.patch import patched
@@ -67,7 +68,7 @@ async def test_only_owners_may_use_admin(fake_discord, tmp_path, owners, who) ->
             reply = await fake_discord.slash(command, guild=owners, user=members[who])
             assert reply.data["flags"] & EPHEMERAL
             assert description(reply) == "Only Lectern's owners can use /admin."
-        trail = await bot.store.audit_trail()
+        trail = await bot.services.audit.trail()
     assert [e.result for e in trail] == ["refused"] * 3
 
 
@@ -110,12 +111,12 @@ async def test_reload_good_change_then_bad_change(
             "admin reload", guild=owners, user=boss, options={"dry_run": True}
         )
         assert dry.data["embeds"][0]["title"] == "Dry run: this is what would change"
-        assert await bot.store.passage("new-essay-1") is None
+        assert await bot.services.corpus.passage("new-essay-1") is None
         good = await fake_discord.slash("admin reload", guild=owners, user=boss)
         fields = {f["name"]: f["value"] for f in good.data["embeds"][0]["fields"]}
         assert good.data["embeds"][0]["title"] == "Corpus reloaded"
         assert fields["Passages"] == "62 → 64" and fields["Added"] == "`new-essay`"
-        assert await bot.store.passage("new-essay-2") is not None
+        assert await bot.services.corpus.passage("new-essay-2") is not None
 
         (passages_dir / "broken.md").write_text("+++\ntitle = 'x'\n", encoding="utf-8")
         (passages_dir / "metaphor.md").unlink()
@@ -123,8 +124,8 @@ async def test_reload_good_change_then_bad_change(
         assert bad.data["embeds"][0]["title"] == "Reload refused"
         assert "broken.md:1: front matter is not closed" in description(bad)
         assert "Nothing was changed" in description(bad)
-        assert (await bot.store.stats()).passages == 64
-        trail = [(e.action, e.result) for e in await bot.store.audit_trail()]
+        assert (await bot.services.corpus.stats()).passages == 64
+        trail = [(e.action, e.result) for e in await bot.services.audit.trail()]
     assert trail[:3] == [("reload", "refused"), ("reload", "ok"), ("reload --dry-run", "ok")]
 
 
@@ -156,7 +157,7 @@ async def test_many_problems_come_as_a_file(
         for i in range(120):
             (passages_dir / f"bad-{i:03d}.md").write_text("no front matter", encoding="utf-8")
         reply = await fake_discord.slash("admin reload", guild=owners, user=boss)
-        assert (await bot.store.stats()).passages == 62
+        assert (await bot.services.corpus.stats()).passages == 62
     assert len(description(reply)) <= 4096
     (attachment,) = reply.data["attachments"]
     assert attachment["filename"] == "problems.txt"
@@ -194,11 +195,11 @@ async def test_sighup_reloads_the_corpus(fake_discord, tmp_path, passages_dir) -
             (passages_dir / "late.md").write_text(document_text("Arrived late."), encoding="utf-8")
             os.kill(os.getpid(), signal.SIGHUP)
             for _ in range(500):  # the reload runs in the background; poll, do not sleep long
-                trail = await bot.store.audit_trail(1)
+                trail = await bot.services.audit.trail(1)
                 if trail:
                     break
                 await asyncio.sleep(0.01)
-            assert (await bot.store.passage("late-1")) is not None
+            assert (await bot.services.corpus.passage("late-1")) is not None
         finally:
             undo()
     assert (trail[0].actor, trail[0].action, trail[0].result) == ("SIGHUP", "reload", "ok")
@@ -209,7 +210,7 @@ async def test_sigterm_during_a_command_answers_it_then_stops(
 ) -> None:
     reader = owners.add_member("reader")
     async with run_lectern(fake_discord, tmp_path) as bot:
-        original = bot.lectern.sources
+        original = bot.services.reading.sources
         started = asyncio.Event()
 
         async def slow(**kwargs):  # type: ignore[no-untyped-def]
@@ -217,7 +218,7 @@ async def test_sigterm_during_a_command_answers_it_then_stops(
             await asyncio.sleep(0.2)
             return await original(**kwargs)
 
-        bot.lectern.sources = slow  # type: ignore[method-assign]
+        bot.services.reading.sources = slow  # type: ignore[method-assign]
         undo = install_signal_handlers(bot)
         try:
             pending = asyncio.ensure_future(
@@ -262,7 +263,7 @@ def test_redaction_filter_covers_messages_arguments_and_tracebacks() -> None:
 
 
 async def test_a_bad_token_stops_with_one_sentence(fake_discord, tmp_path) -> None:
-    from bot.client import run_bot
+    from bot.discord.run import run_bot
 
     settings = Settings(
         token="a-wrong-token-for-this-fake",
@@ -299,7 +300,7 @@ async def test_backup_while_the_bot_runs(fake_discord, tmp_path) -> None:
     import sqlite3
 
     async with run_lectern(fake_discord, tmp_path) as bot:
-        await bot.store.backup(tmp_path / "copy.sqlite3")
+        await bot.services.db.backup(tmp_path / "copy.sqlite3")
     with sqlite3.connect(tmp_path / "copy.sqlite3") as copy:
         assert copy.execute("SELECT count(*) FROM passages").fetchone()[0] == 62
         assert copy.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

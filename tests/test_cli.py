@@ -33,7 +33,8 @@ def test_stats_lists_documents(tmp_path: Path) -> None:
     result = lectern(tmp_path, "stats")
     assert result.returncode == 0
     assert "4 documents, 62 passages" in result.stdout
-    assert "shape-of-attention" in result.stdout and "8 authors" in result.stdout
+    assert "shape-of-attention" in result.stdout and "9 authors" in result.stdout
+    assert "The Shape of Attention (Kenneth Reitz)" in result.stdout
 
 
 def test_ingest_check_reports_every_problem_and_writes_nothing(tmp_path: Path) -> None:
@@ -84,14 +85,16 @@ def test_unusable_database_is_one_clear_sentence(tmp_path: Path) -> None:
 def test_invite_link_has_exactly_the_needed_permissions(tmp_path: Path) -> None:
     import discord
 
-    from bot.invite import PERMISSION_NAMES, REQUIRED_PERMISSIONS, client_id_from_token
+    from bot.admin.invite import PERMISSION_NAMES, PERMISSIONS, SCOPES, client_id_from_token
 
     result = lectern(tmp_path, "invite", "--client-id", "123456789012345678")
     assert result.returncode == 0
-    assert "client_id=123456789012345678" in result.stdout
+    # the hand-written bits and link are exactly what discord.py would build
+    required = discord.Permissions(PERMISSIONS)
+    expected = discord.utils.oauth_url(123456789012345678, permissions=required, scopes=SCOPES)
+    assert result.stdout.strip() == expected
     assert "scope=bot+applications.commands" in result.stdout
-    assert f"permissions={REQUIRED_PERMISSIONS.value}" in result.stdout
-    granted = {name for name, on in REQUIRED_PERMISSIONS if on}
+    granted = {name for name, on in required if on}
     assert granted == {
         "read_messages",
         "send_messages",
@@ -101,10 +104,9 @@ def test_invite_link_has_exactly_the_needed_permissions(tmp_path: Path) -> None:
         "send_messages_in_threads",
     }
     assert len(PERMISSION_NAMES) == len(granted)
-    assert not REQUIRED_PERMISSIONS.administrator and not REQUIRED_PERMISSIONS.mention_everyone
+    assert not required.administrator and not required.mention_everyone
     assert client_id_from_token("MTIzNDU2Nzg5MDEyMzQ1Njc4.Gx.secret") == 123456789012345678
     assert client_id_from_token("not base64!.x") is None
-    assert isinstance(REQUIRED_PERMISSIONS, discord.Permissions)
 
 
 def test_invite_without_id_or_token_says_what_to_do(tmp_path: Path) -> None:

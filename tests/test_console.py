@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.console import Console, parse_command, render_reply
-from bot.service import Lectern, UserError
-from bot.store import Store
+from bot.console import Console, help_text, parse_command, render_reply
+from bot.core.errors import UserError
+from bot.reading.commands import READING_COMMANDS
+from bot.services import Services
 from tests.conftest import lectern_cli
 
 
@@ -48,26 +49,26 @@ def test_bad_commands_are_explained(line: str, message: str) -> None:
         parse_command(line)
 
 
-async def run(store: Store, *lines: str) -> str:
+async def run(store: Services, *lines: str) -> str:
     out = io.StringIO()
-    console = Console(Lectern(store), out=out, today=lambda: date(2026, 11, 23))
+    console = Console(store.reading, out=out, today=lambda: date(2026, 11, 23))
     for line in lines:
         assert await console.execute(line)
     return out.getvalue()
 
 
-async def test_a_passage_then_its_buttons(store: Store) -> None:
+async def test_a_passage_then_its_buttons(store: Services) -> None:
     text = await run(store, "/passage id:shape-of-attention-7", "next", "previous", "whole")
     boxes = text.split("╭─ ")
     assert "stanza 7 of 24 · shape-of-attention-7" in boxes[1]
     assert "stanza 8 of 24" in boxes[2] and "stanza 7 of 24" in boxes[3]
-    assert "poem · no author named · 25 passages" in boxes[4]
+    assert "poem · Kenneth Reitz · 25 passages" in boxes[4]
     assert "[Next ▶]" in boxes[1] and "[Share]" in boxes[1]
 
 
-async def test_poem_prints_every_line(store: Store) -> None:
+async def test_poem_prints_every_line(store: Services) -> None:
     text = await run(store, "/poem")
-    found = await store.document("shape-of-attention")
+    found = await store.corpus.document("shape-of-attention")
     assert found is not None
     for passage in found[1]:
         for line in passage.text.split("\n"):
@@ -75,14 +76,14 @@ async def test_poem_prints_every_line(store: Store) -> None:
                 assert line.strip() in text
 
 
-async def test_search_results_open_by_number_and_page(store: Store) -> None:
+async def test_search_results_open_by_number_and_page(store: Services) -> None:
     text = await run(store, "/search query:attention", ">", "6")
     assert "30 passages match. Showing 1–5." in text
     assert "Showing 6–10." in text
     assert text.count("(only you can see this)") == 3
 
 
-async def test_errors_and_unknown_buttons_are_friendly(store: Store) -> None:
+async def test_errors_and_unknown_buttons_are_friendly(store: Services) -> None:
     text = await run(store, "/quote author:nobody", "dance", "/passage id:x", "next")
     assert "No author called “nobody”" in text
     assert "Type a command such as /quote" in text
@@ -90,8 +91,8 @@ async def test_errors_and_unknown_buttons_are_friendly(store: Store) -> None:
     assert "Traceback" not in text
 
 
-async def test_render_reply_marks_disabled_buttons(store: Store) -> None:
-    reply = await Lectern(store).passage("metaphor-1", user_id=1)
+async def test_render_reply_marks_disabled_buttons(store: Services) -> None:
+    reply = await store.reading.passage("metaphor-1", user_id=1)
     text = render_reply(reply)
     assert "(◀ Previous)" in text and "[Next ▶]" in text
 
@@ -112,9 +113,9 @@ def test_run_without_token_starts_the_console(tmp_path: Path) -> None:
 
 
 async def test_a_bug_prints_an_apology_not_a_traceback(
-    store: Store, caplog: pytest.LogCaptureFixture
+    store: Services, caplog: pytest.LogCaptureFixture
 ) -> None:
-    lectern_service = Lectern(store)
+    lectern_service = store.reading
 
     async def broken(**kwargs: object) -> None:
         raise RuntimeError("boom")
@@ -125,3 +126,14 @@ async def test_a_bug_prints_an_apology_not_a_traceback(
     assert await console.execute("/sources")
     assert "Sorry, something went wrong" in out.getvalue()
     assert "boom" in caplog.text
+
+
+async def test_help_and_every_command_come_from_the_command_table(store: Services) -> None:
+    text = help_text()
+    for spec in READING_COMMANDS:
+        assert spec.typed_usage in text and spec.description in text
+        required = {o.name: "shape-of-attention" for o in spec.options if o.required}
+        line = " ".join([f"/{spec.name}", *(f"{k}:{v}" for k, v in required.items())])
+        assert parse_command(line) == (spec.name, required)
+        out = await run(store, line)  # every command in the table runs in the console
+        assert "Sorry, something went wrong" not in out and "There is no command" not in out

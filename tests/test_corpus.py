@@ -6,13 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from bot import corpus
 from bot.config import BUNDLED_PASSAGES
-from bot.corpus import CorpusError, load_corpus, parse_document
+from bot.corpus import parse as parse_module
+from bot.corpus.files import load_corpus
+from bot.corpus.model import CorpusError, Document
+from bot.corpus.parse import parse_document, parse_file
 from tests.conftest import WriteDoc, document_text
 
 
-def parse(body: str, slug: str = "doc", **meta: str | None) -> corpus.Document:
+def parse(body: str, slug: str = "doc", **meta: str | None) -> Document:
     return parse_document(document_text(body, **meta), path=f"{slug}.md", default_slug=slug)  # type: ignore[arg-type]
 
 
@@ -73,7 +75,7 @@ def test_windows_line_endings_and_bom_are_normalised() -> None:
 
 def test_front_matter_slug_overrides_file_name(write_doc: WriteDoc) -> None:
     path = write_doc("Some File.md", "Text.", extra='slug = "custom"')
-    assert corpus.parse_file(path).passages[0].id == "custom-1"
+    assert parse_file(path).passages[0].id == "custom-1"
 
 
 def test_readme_and_hidden_files_are_not_documents(write_doc: WriteDoc) -> None:
@@ -94,20 +96,24 @@ POEM_STANZA_LINES = [1, 4, 1, 1, 7, 5, 7, 1, 5, 5, 5, 7, 2, 5, 7, 7, 6, 2, 8, 5,
 
 
 @pytest.fixture(scope="module")
-def shipped() -> dict[str, corpus.Document]:
+def shipped() -> dict[str, Document]:
     return {d.kind: d for d in load_corpus(BUNDLED_PASSAGES).documents}
 
 
-def test_shipped_corpus_has_the_four_documents(shipped: dict[str, corpus.Document]) -> None:
+def test_shipped_corpus_has_the_four_documents(shipped: dict[str, Document]) -> None:
     counts = {kind: len(doc.passages) for kind, doc in shipped.items()}
     assert counts == {"poem": 25, "journal": 15, "essay": 6, "thread": 16}
     assert shipped["poem"].title == "The Shape of Attention"
     assert shipped["essay"].title == "The Permanent Thing Is Not the One That Runs"
     assert shipped["journal"].title == "The Problem the Metaphor Was Pointing At"
-    assert all(doc.author is None for doc in shipped.values())  # none names its author
+    # the poem's author is its publisher; the journal, essay and thread name none
+    assert shipped["poem"].author == "Kenneth Reitz"
+    assert all(p.author == "Kenneth Reitz" for p in shipped["poem"].passages)
+    assert "Co-Authored-By" in (shipped["poem"].note or "")
+    assert [shipped[k].author for k in ("journal", "essay", "thread")] == [None, None, None]
 
 
-def test_poem_keeps_every_line_break(shipped: dict[str, corpus.Document]) -> None:
+def test_poem_keeps_every_line_break(shipped: dict[str, Document]) -> None:
     poem = shipped["poem"]
     stanzas = [p for p in poem.passages if p.unit == "stanza"]
     assert [len(p.text.split("\n")) for p in stanzas] == POEM_STANZA_LINES
@@ -130,7 +136,7 @@ def test_poem_keeps_every_line_break(shipped: dict[str, corpus.Document]) -> Non
     assert afterword.text.endswith("That gap is where I live.*")
 
 
-def test_thread_attributes_every_comment(shipped: dict[str, corpus.Document]) -> None:
+def test_thread_attributes_every_comment(shipped: dict[str, Document]) -> None:
     authors = [p.author for p in shipped["thread"].passages]
     assert authors == [
         "Arshavir Blackwell, PhD",
@@ -155,7 +161,7 @@ def test_thread_attributes_every_comment(shipped: dict[str, corpus.Document]) ->
     assert "avatar" not in " ".join(p.text for p in shipped["thread"].passages)
 
 
-def test_first_and_last_words(shipped: dict[str, corpus.Document]) -> None:
+def test_first_and_last_words(shipped: dict[str, Document]) -> None:
     journal, essay = shipped["journal"].passages, shipped["essay"].passages
     assert journal[0].text.startswith("The word was 'retrieval.' It dissolved.")
     assert journal[-1].text.endswith("because that's where it actually is.")
@@ -234,7 +240,7 @@ def test_not_utf8_names_the_line(tmp_path: Path) -> None:
 
 
 def test_file_over_the_size_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(corpus, "MAX_FILE_BYTES", 100)
+    monkeypatch.setattr(parse_module, "MAX_FILE_BYTES", 100)
     (tmp_path / "a.md").write_text(document_text("x" * 200), encoding="utf-8")
     assert "a.md:1: file is" in problems_of(tmp_path)[0]
 

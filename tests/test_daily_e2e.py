@@ -9,8 +9,7 @@ from typing import Any
 import discord
 import pytest
 
-from bot.cogs.daily import Daily
-from bot.daily import make_nonce
+from bot.daily.posting import make_nonce
 from tests.fakediscord import FakeDiscord
 from tests.lectern_harness import TestClock, run_lectern
 
@@ -51,9 +50,8 @@ def text(reply: Any) -> str:
 
 
 def scheduler(bot: Any):
-    cog = bot.get_cog("Daily")  # load_extension imports its own copy of bot.cogs.daily
-    assert cog is not None and type(cog).__name__ == Daily.__name__
-    return cog.scheduler
+    assert bot.get_cog("Daily") is not None  # the cog runs the bot's scheduler
+    return bot.scheduler
 
 
 async def set_daily(fake: FakeDiscord, guild: Any, admin: Any, **options: Any) -> Any:
@@ -125,7 +123,7 @@ async def test_permissions_autocomplete_and_missing_bot_permissions(
         missing = await set_daily(fake_discord, guild, admin, channel=quiet)
         bad_time = await set_daily(fake_discord, guild, admin, time="25:00")
         bad_zone = await set_daily(fake_discord, guild, admin, timezone="Atlantis")
-        assert await bot.get_cog("Daily").service.daily.schedule(guild.id) is None  # type: ignore[union-attr]
+        assert await bot.services.daily_store.schedule(guild.id) is None  # type: ignore[union-attr]
     assert [c["value"] for c in berlin.choices] == ["Europe/Berlin"]
     assert new_york.choices[0]["value"] == "America/New_York"
     assert "Manage Server" in text(denied)
@@ -198,7 +196,7 @@ async def test_channel_deleted_pauses_and_leaving_the_server_cleans_up(
 ) -> None:
     general = guild.channel("general")
     async with run_lectern(fake_discord, tmp_path, clock=TestClock(BEFORE)) as bot:
-        daily = bot.get_cog("Daily").service.daily  # type: ignore[union-attr]
+        daily = bot.services.daily_store
         await set_daily(fake_discord, guild, admin)
         guild.channels.remove(general)
         await fake_discord.dispatch("CHANNEL_DELETE", general.to_dict())
@@ -254,7 +252,7 @@ async def test_restart_before_and_after_the_post_time(fake_discord, tmp_path, gu
     async with run_lectern(fake_discord, tmp_path, clock=clock, sync=False) as bot:
         assert await scheduler(bot).run_due() == []  # the start-up run already handled it
         history = await fake_discord.slash("daily history", guild=guild, user=admin)
-        schedule = await bot.get_cog("Daily").service.daily.schedule(guild.id)  # type: ignore[union-attr]
+        schedule = await bot.services.daily_store.schedule(guild.id)  # type: ignore[union-attr]
     assert "2026-11-25` ⏭️ missed" in text(history)
     assert schedule is not None and schedule.next_date == "2026-11-26"
     assert len(posts(fake_discord, general)) == 2
@@ -280,12 +278,12 @@ async def test_killed_between_intent_and_result_posts_exactly_once(
         monkeypatch.setattr(poster, "send", dying_send)
         with pytest.raises(Crash):
             await scheduler(bot).run_due(DUE)
-        state = await bot.get_cog("Daily").service.daily.post(guild.id, "2026-11-23")  # type: ignore[union-attr]
+        state = await bot.services.daily_store.post(guild.id, "2026-11-23")  # type: ignore[union-attr]
         assert state is not None and state.state == "intent"
     # the process comes back a minute later: the start-up run finishes the post
     clock.now = DUE + timedelta(minutes=1)
     async with run_lectern(fake_discord, tmp_path, clock=clock, sync=False) as bot:
-        daily = bot.get_cog("Daily").service.daily  # type: ignore[union-attr]
+        daily = bot.services.daily_store
         await fake_discord.wait_for(lambda: posts(fake_discord, general))
         for _ in range(100):
             state = await daily.post(guild.id, "2026-11-23")

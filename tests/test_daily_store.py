@@ -8,16 +8,12 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from bot.daily import (
-    DailyMessage,
-    DailyService,
-    PostBlocked,
-    PostTransient,
-    Sent,
-    make_nonce,
-)
-from bot.daily_store import INTENT, DailyStore, Post, Schedule, ShardFilter
-from bot.store import Store
+from bot.config import Settings
+from bot.core.db import Database
+from bot.daily.model import INTENT, Post, Schedule, ShardFilter
+from bot.daily.posting import DailyMessage, PostBlocked, PostTransient, Sent, make_nonce
+from bot.daily.store import DailyStore
+from bot.services import Services, build_services
 
 GUILD = 1_100_000_000_000_000_001
 T0 = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)  # 08:00 in Berlin
@@ -63,14 +59,18 @@ class FakePoster:
 
 
 @pytest.fixture
-async def service(store: Store):
-    now = {"t": T0}
-    daily = DailyService(store, clock=lambda: now["t"], grace=timedelta(hours=6))
-    daily.now = now  # type: ignore[attr-defined]
-    return daily
+def now() -> dict[str, datetime]:
+    """The services' clock: tests move ``now["t"]``."""
+    return {"t": T0}
 
 
-async def _set(service: DailyService, **kw) -> Schedule:
+@pytest.fixture
+async def service(store: Services, now: dict[str, datetime]) -> Services:
+    settings = Settings(daily_grace_hours=6)
+    return build_services(store.db, settings, clock=lambda: now["t"])
+
+
+async def _set(service: Services, **kw) -> Schedule:
     options = {
         "guild_id": GUILD,
         "user_id": 7,
@@ -79,21 +79,21 @@ async def _set(service: DailyService, **kw) -> Schedule:
         "zone_text": "Europe/Berlin",
     }
     options.update(kw)
-    await service.set(**options)
-    schedule = await service.daily.schedule(GUILD)
+    await service.daily.set(**options)
+    schedule = await service.daily_store.schedule(GUILD)
     assert schedule is not None
     return schedule
 
 
-async def _run(service: DailyService, poster: FakePoster, at: datetime) -> list[str]:
+async def _run(service: Services, poster: FakePoster, at: datetime) -> list[str]:
     out = []
-    for schedule in await service.daily.due(int(at.timestamp()), None):
-        out.append(await service.run_one(schedule, at, poster))
+    for schedule in await service.daily_store.due(int(at.timestamp()), None):
+        out.append(await service.daily_runner.run_one(schedule, at, poster))
     return out
 
 
 async def test_migration_creates_the_tables_and_the_due_index(tmp_path) -> None:
-    async with await Store.open(tmp_path / "a.sqlite3"):
+    async with await Database.open(tmp_path / "a.sqlite3"):
         pass
     db = sqlite3.connect(tmp_path / "a.sqlite3")
     names = {r[0] for r in db.execute("SELECT name FROM sqlite_master")}
@@ -106,16 +106,16 @@ async def test_migration_creates_the_tables_and_the_due_index(tmp_path) -> None:
     db.close()
 
 
-async def test_set_stores_the_next_due_instant(service: DailyService) -> None:
+async def test_set_stores_the_next_due_instant(service: Services) -> None:
     schedule = await _set(service)
     assert schedule.next_date == "2026-11-23"
     assert schedule.next_due == int(DUE.timestamp())
     assert schedule.zone == "Europe/Berlin" and schedule.local_time == "09:00"
-    assert await service.daily.earliest_due(None) == int(DUE.timestamp())
+    assert await service.daily_store.earliest_due(None) == int(DUE.timestamp())
 
 
-async def test_due_finds_only_due_active_schedules_of_our_shards(store: Store) -> None:
-    daily = DailyStore(store)
+async def test_due_finds_only_due_active_schedules_of_our_shards(store: Services) -> None:
+    daily = DailyStore(store.db)
     ids = [(i << 22) | 5 for i in range(1, 9)]  # shard i % 4
     for n, gid in enumerate(ids):
         schedule = Schedule(gid, 1, "09:00", "UTC", None, False, "2026-01-01", 100 + n)
@@ -128,7 +128,7 @@ async def test_due_finds_only_due_active_schedules_of_our_shards(store: Store) -
     assert await daily.earliest_due(ShardFilter(4, frozenset({3}))) == 102
 
 
-async def test_post_at_the_right_instant_and_once(service: DailyService) -> None:
+async def test_post_at_the_right_instant_and_once(service: Services) -> None:
     await _set(service)
     poster = FakePoster()
     assert await _run(service, poster, DUE - timedelta(seconds=1)) == []
@@ -137,31 +137,31 @@ async def test_post_at_the_right_instant_and_once(service: DailyService) -> None
     ((_, nonce, message),) = poster.sent
     assert nonce == make_nonce(GUILD, date(2026, 11, 23)) and len(nonce) <= 25
     assert message.reply.cards[0].title == "Reflection for Monday, 23 November 2026"
-    schedule = await service.daily.schedule(GUILD)
+    schedule = await service.daily_store.schedule(GUILD)
     assert schedule is not None and schedule.next_date == "2026-11-24"
     # /reflection that day shows the posted passage
-    today = await service.todays_passage(GUILD)
+    today = await service.daily_picker.todays_passage(GUILD)
     assert today is not None
     assert today[0].id in message.reply.cards[0].footer  # type: ignore[operator]
 
 
-async def test_crash_after_send_before_result_posts_once(service: DailyService) -> None:
+async def test_crash_after_send_before_result_posts_once(service: Services) -> None:
     await _set(service)
     poster = FakePoster()
     poster.crash_after_send = True
     with pytest.raises(Crash):
         await _run(service, poster, DUE)
-    post = await service.daily.post(GUILD, "2026-11-23")
+    post = await service.daily_store.post(GUILD, "2026-11-23")
     assert post is not None and post.state == INTENT
     poster.crash_after_send = False
     # restart a minute later: same nonce, Discord returns the same message
     assert await _run(service, poster, DUE + timedelta(minutes=1)) == ["sent"]
     assert len(poster.sent) == 1
-    post = await service.daily.post(GUILD, "2026-11-23")
+    post = await service.daily_store.post(GUILD, "2026-11-23")
     assert post is not None and post.state == "sent" and post.message_id == 1000
 
 
-async def test_crash_before_send_long_ago_looks_first_then_sends(service: DailyService) -> None:
+async def test_crash_before_send_long_ago_looks_first_then_sends(service: Services) -> None:
     await _set(service)
     poster = FakePoster()
     poster.fail = Crash()  # type: ignore[assignment]
@@ -173,7 +173,7 @@ async def test_crash_before_send_long_ago_looks_first_then_sends(service: DailyS
     assert poster.lookups == 1 and len(poster.sent) == 1
 
 
-async def test_crash_after_send_long_ago_finds_the_message(service: DailyService) -> None:
+async def test_crash_after_send_long_ago_finds_the_message(service: Services) -> None:
     await _set(service)
     poster = FakePoster()
     poster.crash_after_send = True
@@ -183,11 +183,11 @@ async def test_crash_after_send_long_ago_finds_the_message(service: DailyService
     # beyond the grace period even: the message is found, recorded, nothing sent again
     assert await _run(service, poster, DUE + timedelta(hours=8)) == ["recovered"]
     assert len(poster.sent) == 1
-    post = await service.daily.post(GUILD, "2026-11-23")
+    post = await service.daily_store.post(GUILD, "2026-11-23")
     assert post is not None and post.state == "sent"
 
 
-async def test_missed_within_and_beyond_grace(service: DailyService) -> None:
+async def test_missed_within_and_beyond_grace(service: Services) -> None:
     await _set(service)
     poster = FakePoster()
     # down from before 09:00 on the 23rd until 11:00 on the 25th: the 23rd is beyond the
@@ -196,7 +196,7 @@ async def test_missed_within_and_beyond_grace(service: DailyService) -> None:
     outcomes = await _run(service, poster, back)
     outcomes += await _run(service, poster, back)
     assert outcomes == ["catching up", "late"]
-    history = await service.daily.history(GUILD, "2026-11-01")
+    history = await service.daily_store.history(GUILD, "2026-11-01")
     assert [(p.local_date, p.state) for p in history] == [
         ("2026-11-25", "late"),
         ("2026-11-24", "missed"),
@@ -205,29 +205,29 @@ async def test_missed_within_and_beyond_grace(service: DailyService) -> None:
     assert len(poster.sent) == 1
 
 
-async def test_blocked_pauses_without_retrying(service: DailyService) -> None:
+async def test_blocked_pauses_without_retrying(service: Services, now: dict[str, datetime]) -> None:
     await _set(service)
     poster = FakePoster()
     poster.fail = PostBlocked("Lectern lacks a permission in #general (50013).")
     assert await _run(service, poster, DUE) == ["paused"]
     assert await _run(service, poster, DUE + timedelta(hours=1)) == []  # never again
-    schedule = await service.daily.schedule(GUILD)
+    schedule = await service.daily_store.schedule(GUILD)
     assert schedule is not None and schedule.paused_reason and "50013" in schedule.paused_reason
-    status = await service.status(GUILD)
+    status = await service.daily.status(GUILD)
     assert "Paused" in [f.name for f in status.cards[0].fields]
     # fixing it and setting again resumes at the next occurrence
     poster.fail = None
-    service.now["t"] = DUE + timedelta(hours=2)  # type: ignore[attr-defined]
+    now["t"] = DUE + timedelta(hours=2)
     schedule = await _set(service)
     assert schedule.active and schedule.next_date == "2026-11-24"
 
 
-async def test_transient_errors_retry_with_backoff_then_give_up(service: DailyService) -> None:
+async def test_transient_errors_retry_with_backoff_then_give_up(service: Services) -> None:
     await _set(service)
     poster = FakePoster()
     poster.fail = PostTransient("Discord error 503")
     assert await _run(service, poster, DUE) == ["retrying"]
-    schedule = await service.daily.schedule(GUILD)
+    schedule = await service.daily_store.schedule(GUILD)
     assert schedule is not None and schedule.next_due == int(DUE.timestamp()) + 30
     assert await _run(service, poster, DUE + timedelta(seconds=29)) == []
     poster.fail = None
@@ -238,31 +238,31 @@ async def test_transient_errors_retry_with_backoff_then_give_up(service: DailySe
     at = DUE + timedelta(days=1)
     outcomes = []
     for _ in range(30):
-        schedule = await service.daily.schedule(GUILD)
+        schedule = await service.daily_store.schedule(GUILD)
         assert schedule is not None
         if schedule.next_date != "2026-11-24":
             break
         at = max(at, datetime.fromtimestamp(schedule.next_due, UTC))
         outcomes += await _run(service, poster, at)
     assert outcomes[-1] == "failed" and set(outcomes[:-1]) == {"retrying"}
-    post = await service.daily.post(GUILD, "2026-11-24")
+    post = await service.daily_store.post(GUILD, "2026-11-24")
     assert post is not None and post.state == "failed" and "gave up" in (post.error or "")
 
 
-async def test_thread_and_role(service: DailyService) -> None:
+async def test_thread_and_role(service: Services) -> None:
     await _set(service, role_id=555, thread=True)
     poster = FakePoster()
     assert await _run(service, poster, DUE) == ["sent"]
     ((_, _, message),) = poster.sent
     assert message.content == "<@&555>" and message.role_id == 555
-    post = await service.daily.post(GUILD, "2026-11-23")
+    post = await service.daily_store.post(GUILD, "2026-11-23")
     assert poster.threads == [1000] and post is not None and post.thread_id == 6000
 
 
-async def test_the_order_does_not_repeat_until_the_corpus_is_seen(service: DailyService) -> None:
+async def test_the_order_does_not_repeat_until_the_corpus_is_seen(service: Services) -> None:
     await _set(service)
     poster = FakePoster()
-    total = len(await service.store.passage_ids())
+    total = len(await service.corpus.passage_ids())
     at = DUE
     for _ in range(total + 1):
         assert await _run(service, poster, at) == ["sent"]
@@ -272,12 +272,12 @@ async def test_the_order_does_not_repeat_until_the_corpus_is_seen(service: Daily
     assert shown[total] != shown[total - 1]
 
 
-async def test_off_and_history(service: DailyService) -> None:
+async def test_off_and_history(service: Services, now: dict[str, datetime]) -> None:
     await _set(service)
     await _run(service, FakePoster(), DUE)
-    service.now["t"] = DUE + timedelta(hours=1)  # type: ignore[attr-defined]
-    history = await service.history(GUILD, 7)
+    now["t"] = DUE + timedelta(hours=1)
+    history = await service.daily.history(GUILD, 7)
     assert "2026-11-23" in history.cards[0].description
     assert "https://discord.com/channels/" in history.cards[0].description
-    off = await service.off(GUILD)
-    assert off.ephemeral and await service.daily.schedule(GUILD) is None
+    off = await service.daily.off(GUILD)
+    assert off.ephemeral and await service.daily_store.schedule(GUILD) is None

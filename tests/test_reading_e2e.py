@@ -6,9 +6,10 @@ import asyncio
 import logging
 from pathlib import Path
 
+import discord
 import pytest
 
-from bot import discord_ui
+from bot.discord import answer as discord_ui
 from tests.conftest import document_text
 from tests.fakediscord import FakeDiscord
 from tests.lectern_harness import FIXED_NOW, button, component_ids, run_lectern
@@ -167,7 +168,7 @@ async def test_passage_by_id_with_autocomplete_and_neighbours(
 async def test_poem_keeps_every_line_break(fake_discord, tmp_path, guild, reader) -> None:
     async with run_lectern(fake_discord, tmp_path) as bot:
         reply = await fake_discord.slash("poem", guild=guild, user=reader)
-        found = await bot.store.document("shape-of-attention")
+        found = await bot.services.corpus.document("shape-of-attention")
     assert found is not None
     (embed,) = reply.data["embeds"]
     assert embed["title"] == "The Shape of Attention"
@@ -343,7 +344,7 @@ async def test_unexpected_errors_get_an_apology_and_a_logged_traceback(
         async def broken(**kwargs: object) -> None:
             raise RuntimeError("the index caught fire")
 
-        bot.lectern.quote = broken  # type: ignore[method-assign,assignment]
+        bot.services.reading.quote = broken  # type: ignore[method-assign,assignment]
         with caplog.at_level(logging.ERROR):
             reply = await fake_discord.slash("quote", guild=guild, user=reader)
     assert reply.data["flags"] & EPHEMERAL
@@ -357,29 +358,65 @@ async def test_slow_work_is_deferred_then_answered(
 ) -> None:
     monkeypatch.setattr(discord_ui, "DEFER_AFTER", 0.01)
     async with run_lectern(fake_discord, tmp_path) as bot:
-        original = bot.lectern.sources
+        original = bot.services.reading.sources
 
         async def slow(**kwargs):  # type: ignore[no-untyped-def]
             await asyncio.sleep(0.1)
             return await original(**kwargs)
 
-        bot.lectern.sources = slow  # type: ignore[method-assign]
+        bot.services.reading.sources = slow  # type: ignore[method-assign]
         reply = await fake_discord.slash("sources", guild=guild, user=reader)
         assert reply.callback["type"] == 5
         message = await reply.followup(0)
     assert message["embeds"][0]["title"] == "Sources"
 
 
-async def test_cooldown_answers_spammers_briefly(fake_discord, tmp_path, guild, reader) -> None:
-    async with run_lectern(fake_discord, tmp_path, cooldown=60):
-        first = await fake_discord.slash("about", guild=guild, user=reader)
-        second = await fake_discord.slash("about", guild=guild, user=reader)
+def _text(reply) -> str:  # type: ignore[no-untyped-def]
+    return reply.data["embeds"][0]["description"]
+
+
+async def test_reading_commands_have_a_burst_then_a_friendly_wait(
+    fake_discord, tmp_path, guild, reader
+) -> None:
+    now = int(FIXED_NOW.timestamp())
+    async with run_lectern(fake_discord, tmp_path, cooldown=60):  # burst: the default 5
+        burst = [await fake_discord.slash("about", guild=guild, user=reader) for _ in range(5)]
+        refused = await fake_discord.slash("passage", guild=guild, user=reader,
+                                           options={"id": "metaphor-1"})  # fmt: skip
         someone_else = await fake_discord.slash("about", guild=guild, user=guild.add_member("b"))
-    assert "Easy there" not in first.data["embeds"][0]["description"]
-    assert (
-        second.data["flags"] & EPHEMERAL and "Easy there" in second.data["embeds"][0]["description"]
-    )
-    assert "Easy there" not in someone_else.data["embeds"][0]["description"]
+        # buttons and autocomplete are never throttled
+        first = burst[0]
+        ac = await fake_discord.autocomplete(
+            "passage", focused="id", value="meta", guild=guild, user=reader
+        )
+        passage = await fake_discord.slash(
+            "passage", guild=guild, user=guild.add_member("c"), options={"id": "metaphor-1"}
+        )
+        clicked = await fake_discord.click(button(passage.data, "Next ▶"), user=reader)
+    assert all("Easy there" not in _text(r) for r in burst)
+    assert refused.data["flags"] & EPHEMERAL and "Easy there" in _text(refused)
+    retry_at = int(_text(refused).split("<t:")[1].split(":R>")[0])
+    assert now + 59 <= retry_at <= now + 61  # a Discord relative timestamp, one refill away
+    assert "Easy there" not in _text(someone_else) and "Easy there" not in _text(first)
+    assert ac.choices and "metaphor-2" in clicked.data["embeds"][0]["footer"]["text"]
+
+
+async def test_server_commands_are_never_throttled(fake_discord, tmp_path, guild) -> None:
+    admin = guild.add_member("admin", permissions=discord.Permissions(manage_guild=True))
+    options = {"channel": guild.channel("general"), "time": "09:00", "timezone": "Europe/Berlin"}
+    async with run_lectern(fake_discord, tmp_path, cooldown=60, cooldown_burst=1):
+        read = await fake_discord.slash("about", guild=guild, user=admin)
+        again = await fake_discord.slash("about", guild=guild, user=admin)
+        answers = [
+            await fake_discord.slash("daily set", guild=guild, user=admin, options=options),
+            await fake_discord.slash("daily status", guild=guild, user=admin),
+            await fake_discord.slash("daily preview", guild=guild, user=admin),
+            await fake_discord.slash("daily off", guild=guild, user=admin),
+        ]
+    assert "Easy there" not in _text(read) and "Easy there" in _text(again)
+    texts = [str(a.data) for a in answers]
+    assert not any("Easy there" in t for t in texts)
+    assert "Daily reflections on" in texts[0] and "Europe/Berlin" in texts[1]
 
 
 async def test_every_extension_loads_and_names_are_unique(fake_discord, tmp_path: Path) -> None:

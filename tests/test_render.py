@@ -6,9 +6,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.render import PAGE_CHARS, clip, escape_markdown, highlight, page_view, shown, split_text
-from bot.service import _snippet_value, document_text, passage_card
-from bot.store import StoredPassage
+from bot.core.text import PAGE_CHARS, clip, escape_markdown, highlight, page_view, shown, split_text
+from bot.corpus.rows import StoredPassage
+from bot.reading.replies import document_text, passage_card
+from bot.reading.results import snippet_value
 
 texts = st.text(
     alphabet=st.sampled_from(list("ab cd\n\n\t*_`@🙂\u200d\ufe0f")) | st.characters(),
@@ -78,7 +79,7 @@ def test_escape_and_highlight() -> None:
 @settings(max_examples=200, deadline=None)
 @given(snippet=st.text(max_size=2000))
 def test_search_field_values_always_fit(snippet: str) -> None:
-    value = _snippet_value(snippet, "some-document-12345")
+    value = snippet_value(snippet, "some-document-12345")
     assert len(value) <= 1024
 
 

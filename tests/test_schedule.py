@@ -9,17 +9,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.schedule import (
+from bot.daily.order import order_key, pick_next
+from bot.daily.timing import (
     ScheduleError,
     due_on,
     next_due,
-    occurrences,
-    order_key,
     parse_hhmm,
-    pick_next,
     resolve_zone,
     search_zones,
-    shard_of,
 )
 
 ZONES = [
@@ -127,11 +124,12 @@ def test_known_instants(zone: str, day: date, at: time, expected_utc: datetime) 
 def test_overlap_posts_once() -> None:
     berlin = ZoneInfo("Europe/Berlin")
     after = datetime(2026, 10, 24, 12, tzinfo=UTC)
-    found = list(occurrences(date(2026, 10, 25), time(2, 30), berlin, after + timedelta(days=2)))
-    assert [d for d, _ in found] == [date(2026, 10, 25), date(2026, 10, 26)]
+    day, first = next_due(after, time(2, 30), berlin)
+    assert day == date(2026, 10, 25)
+    assert first == datetime(2026, 10, 25, 0, 30, tzinfo=UTC)  # 02:30 CEST, the first of two
     # asking again just after the first occurrence gives the next day, not the repeat
-    _, first = found[0]
     assert next_due(first, time(2, 30), berlin)[0] == date(2026, 10, 26)
+    assert next_due(first + timedelta(hours=1), time(2, 30), berlin)[0] == date(2026, 10, 26)
 
 
 @pytest.mark.parametrize(
@@ -207,8 +205,3 @@ def test_pick_next_is_per_server_and_survives_corpus_changes() -> None:
     merged = sorted(fewer, key=lambda p: order_key(1, 0, p))
     assert [p for p in merged if p in ids] == order[1:]
     assert pick_next([], guild_id=1, cycle=0, seen=set()) is None
-
-
-def test_shard_of() -> None:
-    assert shard_of(81384788765712384, 1) == 0
-    assert shard_of(81384788765712384, 4) == (81384788765712384 >> 22) % 4

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.search import MAX_TERMS, parse_query, similarity_query
+from bot.corpus.query import MAX_TERMS, parse_query, similarity_query
 
 
 @pytest.mark.parametrize(

@@ -10,56 +10,49 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.corpus import CorpusError, load_corpus
-from bot.ingest import sync_corpus
-from bot.store import (
-    HIGHLIGHT_END,
-    HIGHLIGHT_START,
-    RANK_CAP,
-    Migration,
-    PassageFilter,
-    Store,
-    StoreError,
-    bundled_migrations,
-)
-from tests.conftest import document_text
+from bot.core.db import Database, Migration, StoreError, bundled_migrations
+from bot.corpus.files import load_corpus
+from bot.corpus.ingest import replace_corpus, sync_corpus
+from bot.corpus.model import CorpusError
+from bot.corpus.random import PassageFilter
+from bot.corpus.search import HIGHLIGHT_END, HIGHLIGHT_START, RANK_CAP
+from bot.services import Services
+from tests.conftest import document_text, services_for
 
 # ----------------------------------------------------------------- migrations
 
 
 async def test_new_database_gets_every_migration_wal_and_foreign_keys(tmp_path: Path) -> None:
-    async with await Store.open(tmp_path / "new.sqlite3") as store:
-        db = store.connection
-        assert (await (await db.execute("PRAGMA user_version")).fetchone())[0] == len(
-            bundled_migrations()
-        )
-        assert (await (await db.execute("PRAGMA journal_mode")).fetchone())[0] == "wal"
-        assert (await (await db.execute("PRAGMA foreign_keys")).fetchone())[0] == 1
+    async with await Database.open(tmp_path / "new.sqlite3") as db:
+        assert (await db.one("PRAGMA user_version"))[0] == len(bundled_migrations())
+        assert (await db.one("PRAGMA journal_mode"))[0] == "wal"
+        assert (await db.one("PRAGMA foreign_keys"))[0] == 1
 
 
 async def test_old_database_is_upgraded_keeping_its_data(tmp_path: Path) -> None:
     path = tmp_path / "old.sqlite3"
     first = bundled_migrations()[:1]
-    async with await Store.open(path, migrations=first) as store:
-        await store.replace_corpus(load_corpus(Path("passages")))
+    async with await Database.open(path, migrations=first) as db:
+        store = services_for(db)
+        await replace_corpus(store.db, load_corpus(Path("passages")))
     later = Migration(
         len(first) + 1, "notes", "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT);"
     )
-    async with await Store.open(path, migrations=[*first, later]) as store:
-        assert (await store.stats()).passages == 62
-        version = await (await store.connection.execute("PRAGMA user_version")).fetchone()
-        assert version[0] == 2
-        await store.connection.execute("INSERT INTO notes (body) VALUES ('kept')")
+    async with await Database.open(path, migrations=[*first, later]) as db:
+        store = services_for(db)
+        assert (await store.corpus.stats()).passages == 62
+        assert (await db.one("PRAGMA user_version"))[0] == 2
+        await db.run("INSERT INTO notes (body) VALUES ('kept')")
 
 
 async def test_failed_migration_changes_nothing(tmp_path: Path) -> None:
     path = tmp_path / "db.sqlite3"
     first = bundled_migrations()[:1]
-    async with await Store.open(path, migrations=first):
+    async with await Database.open(path, migrations=first):
         pass
     broken = Migration(2, "broken", "CREATE TABLE half (x INTEGER); THIS IS NOT SQL;")
     with pytest.raises(StoreError, match="migration 0002_broken failed"):
-        await Store.open(path, migrations=[*first, broken])
+        await Database.open(path, migrations=[*first, broken])
     with sqlite3.connect(path) as db:
         assert db.execute("PRAGMA user_version").fetchone()[0] == 1
         assert (
@@ -72,33 +65,33 @@ async def test_database_from_a_newer_lectern_is_refused(tmp_path: Path) -> None:
     with sqlite3.connect(path) as db:
         db.execute("PRAGMA user_version = 999")
     with pytest.raises(StoreError, match="newer than this Lectern knows"):
-        await Store.open(path)
+        await Database.open(path)
 
 
 async def test_a_file_that_is_not_a_database_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "text.sqlite3"
     path.write_text("this is not SQLite " * 100)
     with pytest.raises(StoreError, match="not a usable SQLite database"):
-        await Store.open(path)
+        await Database.open(path)
 
 
 # ----------------------------------------------------------------- reading
 
 
-async def test_passage_by_id_is_case_and_space_insensitive(store: Store) -> None:
-    passage = await store.passage("  Shape-Of-Attention-7 ")
+async def test_passage_by_id_is_case_and_space_insensitive(store: Services) -> None:
+    passage = await store.corpus.passage("  Shape-Of-Attention-7 ")
     assert passage is not None
     assert (passage.id, passage.label, passage.title) == (
         "shape-of-attention-7",
         "stanza 7 of 24",
         "The Shape of Attention",
     )
-    assert await store.passage("shape-of-attention-99") is None
-    assert await store.passage("'; DROP TABLE passages; --") is None
+    assert await store.corpus.passage("shape-of-attention-99") is None
+    assert await store.corpus.passage("'; DROP TABLE passages; --") is None
 
 
-async def test_random_passage_reaches_every_passage(store: Store) -> None:
-    seen = Counter([(await store.random_passage()).id for _ in range(3000)])  # type: ignore[union-attr]
+async def test_random_passage_reaches_every_passage(store: Services) -> None:
+    seen = Counter([(await store.corpus.random_passage()).id for _ in range(3000)])  # type: ignore[union-attr]
     assert len(seen) == 62  # a passage is missed with probability < 1e-19
 
 
@@ -128,14 +121,16 @@ async def test_random_passage_reaches_every_passage(store: Store) -> None:
     ],
 )
 async def test_filtered_random_passages_match_their_filter(
-    store: Store, where: PassageFilter, check: object
+    store: Services, where: PassageFilter, check: object
 ) -> None:
-    picks = [await store.random_passage(where) for _ in range(40)]
+    picks = [await store.corpus.random_passage(where) for _ in range(40)]
     assert all(p is not None and check(p) for p in picks)  # type: ignore[operator]
 
 
-async def test_filtered_random_covers_every_match(store: Store) -> None:
-    seen = {(await store.random_passage(PassageFilter(author="Jinx"))).id for _ in range(300)}  # type: ignore[union-attr]
+async def test_filtered_random_covers_every_match(store: Services) -> None:
+    seen = {
+        (await store.corpus.random_passage(PassageFilter(author="Jinx"))).id for _ in range(300)
+    }  # type: ignore[union-attr]
     assert seen == {f"essay-comments-{n}" for n in (2, 5, 8, 11, 15)}
 
 
@@ -150,76 +145,77 @@ async def test_filtered_random_covers_every_match(store: Store) -> None:
         PassageFilter(document="metaphor", author="Jinx"),
     ],
 )
-async def test_filters_matching_nothing_give_none(store: Store, where: PassageFilter) -> None:
-    assert await store.random_passage(where) is None
+async def test_filters_matching_nothing_give_none(store: Services, where: PassageFilter) -> None:
+    assert await store.corpus.random_passage(where) is None
 
 
-async def test_neighbours_at_the_ends_and_the_middle(store: Store) -> None:
-    before, after = await store.neighbours("shape-of-attention-1")
+async def test_neighbours_at_the_ends_and_the_middle(store: Services) -> None:
+    before, after = await store.corpus.neighbours("shape-of-attention-1")
     assert before is None and after is not None and after.id == "shape-of-attention-2"
-    before, after = await store.neighbours("shape-of-attention-24")
+    before, after = await store.corpus.neighbours("shape-of-attention-24")
     assert (before.id, after.id) == ("shape-of-attention-23", "shape-of-attention-afterword")  # type: ignore[union-attr]
-    before, after = await store.neighbours("shape-of-attention-afterword")
+    before, after = await store.corpus.neighbours("shape-of-attention-afterword")
     assert before.id == "shape-of-attention-24" and after is None  # type: ignore[union-attr]
-    assert await store.neighbours("missing") == (None, None)
+    assert await store.corpus.neighbours("missing") == (None, None)
 
 
-async def test_whole_document_in_order(store: Store) -> None:
-    found = await store.document("shape-of-attention")
+async def test_whole_document_in_order(store: Services) -> None:
+    found = await store.corpus.document("shape-of-attention")
     assert found is not None
     info, passages = found
     assert info.passage_count == 25 and info.kind == "poem"
     assert [p.seq for p in passages] == list(range(1, 26))
-    assert await store.document("nope") is None
+    assert await store.corpus.document("nope") is None
 
 
-async def test_documents_and_authors_with_counts(store: Store) -> None:
-    docs = {d.slug: d.passage_count for d in await store.documents()}
+async def test_documents_and_authors_with_counts(store: Services) -> None:
+    docs = {d.slug: d.passage_count for d in await store.corpus.documents()}
     assert docs == {
         "shape-of-attention": 25,
         "metaphor": 15,
         "permanent-thing": 6,
         "essay-comments": 16,
     }
-    authors = {a.name: a.passage_count for a in await store.authors()}
-    assert authors["Jinx"] == 5 and sum(authors.values()) == 16
+    authors = {a.name: a.passage_count for a in await store.corpus.authors()}
+    assert authors["Jinx"] == 5 and authors["Kenneth Reitz"] == 25  # every stanza and the afterword
+    assert sum(authors.values()) == 16 + 25
 
 
 # ----------------------------------------------------------------- search
 
 
-async def test_search_ranks_and_highlights(store: Store) -> None:
-    results = await store.search("convergence")
+async def test_search_ranks_and_highlights(store: Services) -> None:
+    results = await store.search.search("convergence")
     assert results.total == 1
     (hit,) = results.hits
     assert hit.passage.document == "shape-of-attention"
     assert f"{HIGHLIGHT_START}Convergence{HIGHLIGHT_END}" in hit.snippet
 
 
-async def test_search_exact_phrase_versus_words(store: Store) -> None:
-    phrase = await store.search('"love and loss"')
-    words = await store.search("love loss")
+async def test_search_exact_phrase_versus_words(store: Services) -> None:
+    phrase = await store.search.search('"love and loss"')
+    words = await store.search.search("love loss")
     assert phrase.total == 1 and phrase.hits[0].passage.id == "shape-of-attention-5"
     assert words.total >= phrase.total
 
 
-async def test_search_prefix_and_exclusion(store: Store) -> None:
-    prefix = await store.search("gradien*", limit=50)
+async def test_search_prefix_and_exclusion(store: Services) -> None:
+    prefix = await store.search.search("gradien*", limit=50)
     assert prefix.total >= 2
     assert all("gradien" in h.passage.text.lower() for h in prefix.hits)
-    without = await store.search("weights -rock", limit=50)
+    without = await store.search.search("weights -rock", limit=50)
     assert without.total > 0
     assert all("rock" not in h.passage.text.lower() for h in without.hits)
 
 
-async def test_search_finds_authors_and_titles(store: Store) -> None:
-    results = await store.search("lombardo")
+async def test_search_finds_authors_and_titles(store: Services) -> None:
+    results = await store.search.search("lombardo")
     assert [h.passage.author for h in results.hits] == ["James Lombardo"]
 
 
-async def test_search_pages_do_not_overlap(store: Store) -> None:
-    first = await store.search("the", limit=5)
-    second = await store.search("the", limit=5, offset=5)
+async def test_search_pages_do_not_overlap(store: Services) -> None:
+    first = await store.search.search("the", limit=5)
+    second = await store.search.search("the", limit=5, offset=5)
     assert first.total == second.total > 10
     assert not {h.passage.id for h in first.hits} & {h.passage.id for h in second.hits}
 
@@ -229,11 +225,12 @@ async def test_search_cap_limits_ranking_work(tmp_path: Path) -> None:
     folder.mkdir()
     body = "\n\n".join(f"common word number {i}" for i in range(RANK_CAP + 200))
     (folder / "big.md").write_text(document_text(body), encoding="utf-8")
-    async with await Store.open(tmp_path / "db.sqlite3") as store:
-        await store.replace_corpus(load_corpus(folder))
-        results = await store.search("common", limit=3)
+    async with await Database.open(tmp_path / "db.sqlite3") as db:
+        store = services_for(db)
+        await replace_corpus(store.db, load_corpus(folder))
+        results = await store.search.search("common", limit=3)
         assert results.capped and results.total == RANK_CAP
-        rare = await store.search("number 7", limit=3)
+        rare = await store.search.search("number 7", limit=3)
         assert not rare.capped
 
 
@@ -262,56 +259,59 @@ async def test_search_cap_limits_ranking_work(tmp_path: Path) -> None:
         "shape*" * 50,
     ],
 )
-async def test_hostile_searches_never_raise(store: Store, hostile: str) -> None:
+async def test_hostile_searches_never_raise(store: Services, hostile: str) -> None:
     # Reaching FTS5 with a syntax error would raise sqlite3.OperationalError here.
-    results = await store.search(hostile)
+    results = await store.search.search(hostile)
     assert len(results.hits) == min(results.total, 5)
-    await store.random_passage(PassageFilter(about=hostile))
+    await store.corpus.random_passage(PassageFilter(about=hostile))
 
 
 @settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(text=st.text(max_size=200))
-async def test_any_text_is_a_valid_search(store: Store, text: str) -> None:
-    results = await store.search(text, limit=3)
+async def test_any_text_is_a_valid_search(store: Services, text: str) -> None:
+    results = await store.search.search(text, limit=3)
     assert len(results.hits) <= 3
 
 
-async def test_related_passages_exclude_the_passage_itself(store: Store) -> None:
-    related = await store.related("shape-of-attention-3", limit=4)
+async def test_related_passages_exclude_the_passage_itself(store: Services) -> None:
+    source = await store.corpus.passage("shape-of-attention-3")
+    assert source is not None
+    related = await store.search.related(source, limit=4)
     assert 0 < len(related) <= 4
     assert "shape-of-attention-3" not in {p.id for p in related}
-    assert await store.related("missing") == []
 
 
 # ----------------------------------------------------------------- ingest
 
 
 async def test_unchanged_folder_is_skipped(tmp_path: Path, passages_dir: Path) -> None:
-    async with await Store.open(tmp_path / "db.sqlite3") as store:
-        first = await sync_corpus(store, passages_dir)
-        again = await sync_corpus(store, passages_dir)
+    async with await Database.open(tmp_path / "db.sqlite3") as db:
+        store = services_for(db)
+        first = await sync_corpus(store.db, passages_dir)
+        again = await sync_corpus(store.db, passages_dir)
         (passages_dir / "metaphor.md").touch()  # new mtime, same content: read, found unchanged
-        touched = await sync_corpus(store, passages_dir)
-        forced = await sync_corpus(store, passages_dir, force=True)
+        touched = await sync_corpus(store.db, passages_dir)
+        forced = await sync_corpus(store.db, passages_dir, force=True)
     assert not first.skipped and first.passages_after == 62
     assert again.skipped and touched.skipped
     assert not forced.skipped
 
 
 async def test_changes_are_reported(tmp_path: Path, passages_dir: Path) -> None:
-    async with await Store.open(tmp_path / "db.sqlite3") as store:
-        await sync_corpus(store, passages_dir)
+    async with await Database.open(tmp_path / "db.sqlite3") as db:
+        store = services_for(db)
+        await sync_corpus(store.db, passages_dir)
         essay = passages_dir / "permanent-thing.md"
         text = essay.read_text(encoding="utf-8")
         essay.write_text(text.rsplit("\n\n", 1)[0] + "\n", encoding="utf-8")  # drop paragraph 6
         (passages_dir / "metaphor.md").unlink()
         (passages_dir / "new-one.md").write_text(document_text("New text."), encoding="utf-8")
-        report = await sync_corpus(store, passages_dir)
-        assert await store.passage("metaphor-1") is None
-        assert (await store.passage("new-one-1")).text == "New text."  # type: ignore[union-attr]
-        assert (await store.passage("shape-of-attention-7")).label == "stanza 7 of 24"  # type: ignore[union-attr]
+        report = await sync_corpus(store.db, passages_dir)
+        assert await store.corpus.passage("metaphor-1") is None
+        assert (await store.corpus.passage("new-one-1")).text == "New text."  # type: ignore[union-attr]
+        assert (await store.corpus.passage("shape-of-attention-7")).label == "stanza 7 of 24"  # type: ignore[union-attr]
     assert report.added == ("new-one",)
     assert report.removed == ("metaphor",)
     assert report.changed == ("permanent-thing",)
@@ -324,47 +324,50 @@ async def test_changes_are_reported(tmp_path: Path, passages_dir: Path) -> None:
 async def test_bad_folder_writes_nothing_and_old_corpus_keeps_serving(
     tmp_path: Path, passages_dir: Path
 ) -> None:
-    async with await Store.open(tmp_path / "db.sqlite3") as store:
-        await sync_corpus(store, passages_dir)
+    async with await Database.open(tmp_path / "db.sqlite3") as db:
+        store = services_for(db)
+        await sync_corpus(store.db, passages_dir)
         (passages_dir / "broken.md").write_text("no front matter", encoding="utf-8")
         (passages_dir / "metaphor.md").unlink()
         with pytest.raises(CorpusError):
-            await sync_corpus(store, passages_dir)
-        assert (await store.stats()).passages == 62
-        assert await store.passage("metaphor-1") is not None
+            await sync_corpus(store.db, passages_dir)
+        assert (await store.corpus.stats()).passages == 62
+        assert await store.corpus.passage("metaphor-1") is not None
 
 
 async def test_failed_replace_rolls_back(
     tmp_path: Path, passages_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import bot.store as store_module
+    import bot.corpus.ingest as store_module
 
-    async with await Store.open(tmp_path / "db.sqlite3") as store:
-        await sync_corpus(store, passages_dir)
+    async with await Database.open(tmp_path / "db.sqlite3") as db:
+        store = services_for(db)
+        await sync_corpus(store.db, passages_dir)
 
         def explode(*args: object) -> object:
             raise RuntimeError("disk on fire")
 
-        monkeypatch.setattr(store_module, "_passage_rows", explode)
+        monkeypatch.setattr(store_module, "passage_rows", explode)
         (passages_dir / "new-one.md").write_text(document_text("New."), encoding="utf-8")
         with pytest.raises(RuntimeError):
-            await sync_corpus(store, passages_dir)
-        assert (await store.stats()).passages == 62
-        assert (await store.search("hum")).total > 0  # the index was rolled back too
+            await sync_corpus(store.db, passages_dir)
+        assert (await store.corpus.stats()).passages == 62
+        assert (await store.search.search("hum")).total > 0  # the index was rolled back too
 
 
 async def test_readers_keep_the_old_corpus_until_the_swap_commits(
     tmp_path: Path, passages_dir: Path
 ) -> None:
-    async with await Store.open(tmp_path / "db.sqlite3") as store:
-        await sync_corpus(store, passages_dir)
-        await store.connection.execute("BEGIN")  # a long read holding its snapshot
-        assert (await store.stats()).passages == 62
+    async with await Database.open(tmp_path / "db.sqlite3") as db:
+        store = services_for(db)
+        await sync_corpus(store.db, passages_dir)
+        await store.db.run("BEGIN")  # a long read holding its snapshot
+        assert (await store.corpus.stats()).passages == 62
         (passages_dir / "metaphor.md").unlink()
-        await sync_corpus(store, passages_dir)  # commits on its own connection
-        assert (await store.stats()).passages == 62  # still the snapshot
-        await store.connection.execute("COMMIT")
-        assert (await store.stats()).passages == 47
+        await sync_corpus(store.db, passages_dir)  # commits on its own connection
+        assert (await store.corpus.stats()).passages == 62  # still the snapshot
+        await store.db.run("COMMIT")
+        assert (await store.corpus.stats()).passages == 47
 
 
 async def test_random_with_words_reaches_every_kind_in_a_large_corpus(tmp_path: Path) -> None:
@@ -375,17 +378,20 @@ async def test_random_with_words_reaches_every_kind_in_a_large_corpus(tmp_path: 
         (folder / f"{kind}.md").write_text(
             document_text(body, kind=kind, title=kind), encoding="utf-8"
         )
-    async with await Store.open(tmp_path / "db.sqlite3") as store:
-        await store.replace_corpus(load_corpus(folder))
+    async with await Database.open(tmp_path / "db.sqlite3") as db:
+        store = services_for(db)
+        await replace_corpus(store.db, load_corpus(folder))
         kinds = {
-            (await store.random_passage(PassageFilter(about="common"))).kind for _ in range(200)
+            (await store.corpus.random_passage(PassageFilter(about="common"))).kind
+            for _ in range(200)
         }  # type: ignore[union-attr]
         poems = {
-            (await store.random_passage(PassageFilter(about="common", kind="poem"))).kind
+            (await store.corpus.random_passage(PassageFilter(about="common", kind="poem"))).kind
             for _ in range(50)
         }  # type: ignore[union-attr]
         rare = {
-            (await store.random_passage(PassageFilter(about="passage 7"))).text for _ in range(300)
+            (await store.corpus.random_passage(PassageFilter(about="passage 7"))).text
+            for _ in range(300)
         }  # type: ignore[union-attr]
     assert kinds == {"essay", "journal", "poem"}  # more than RANK_CAP matches: all reachable
     assert poems == {"poem"}
@@ -405,19 +411,20 @@ async def test_random_author_within_a_kind_or_document_is_exact(tmp_path: Path) 
     (folder / "poem.md").write_text(
         document_text("Verse.", kind="poem", author="Ann"), encoding="utf-8"
     )
-    async with await Store.open(tmp_path / "db.sqlite3") as store:
-        await store.replace_corpus(load_corpus(folder))
+    async with await Database.open(tmp_path / "db.sqlite3") as db:
+        store = services_for(db)
+        await replace_corpus(store.db, load_corpus(folder))
         in_b = {
-            (await store.random_passage(PassageFilter(author="ann", document="b"))).text
+            (await store.corpus.random_passage(PassageFilter(author="ann", document="b"))).text
             for _ in range(300)
         }  # type: ignore[union-attr]
         threads = {
-            (await store.random_passage(PassageFilter(author="Ann", kind="thread"))).document
+            (await store.corpus.random_passage(PassageFilter(author="Ann", kind="thread"))).document
             for _ in range(200)
         }  # type: ignore[union-attr]
-        poem = await store.random_passage(PassageFilter(author="Ann", kind="poem"))
-        none = await store.random_passage(PassageFilter(author="Bob", kind="poem"))
-        mismatch = await store.random_passage(PassageFilter(document="b", kind="poem"))
+        poem = await store.corpus.random_passage(PassageFilter(author="Ann", kind="poem"))
+        none = await store.corpus.random_passage(PassageFilter(author="Bob", kind="poem"))
+        mismatch = await store.corpus.random_passage(PassageFilter(document="b", kind="poem"))
     assert in_b == {f"b comment {i}" for i in range(0, 30, 3)}
     assert threads == {"a", "b", "c"}
     assert poem is not None and poem.text == "Verse."
@@ -431,10 +438,11 @@ async def test_a_capped_phrase_search_lists_matches_in_corpus_order(tmp_path: Pa
         f"the old river number {i}" + " the old" * (i % 5) for i in range(RANK_CAP + 100)
     )
     (folder / "big.md").write_text(document_text(body), encoding="utf-8")
-    async with await Store.open(tmp_path / "db.sqlite3") as store:
-        await store.replace_corpus(load_corpus(folder))
-        capped = await store.search('"the old"', limit=5)
-        ranked = await store.search('"river number 7"', limit=5)
+    async with await Database.open(tmp_path / "db.sqlite3") as db:
+        store = services_for(db)
+        await replace_corpus(store.db, load_corpus(folder))
+        capped = await store.search.search('"the old"', limit=5)
+        ranked = await store.search.search('"river number 7"', limit=5)
     assert capped.capped
     assert [h.passage.id for h in capped.hits] == [f"big-{n}" for n in range(1, 6)]
     assert not ranked.capped and ranked.hits[0].passage.text.startswith("the old river number 7")

@@ -1,0 +1,197 @@
+"""The SQLite database: opening it, numbered migrations, and the one-hop query helpers.
+
+One :class:`Database` wraps one aiosqlite connection in autocommit mode, so every read sees the
+latest commit of any process. Multi-statement writes go through :meth:`Database.transaction`
+(``BEGIN IMMEDIATE``, serialised in this process by a lock); a long rebuild of the corpus runs
+on a short-lived second connection from :meth:`Database.writer`, so readers keep the previous
+corpus until it commits (WAL).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import sqlite3
+from collections.abc import AsyncIterator, Iterable, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, Self
+
+import aiosqlite
+
+log = logging.getLogger(__name__)
+
+Params = Sequence[Any] | dict[str, Any]
+
+
+class StoreError(Exception):
+    """The database cannot be used (newer schema, not a Lectern database, unreadable)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+
+def bundled_migrations() -> list[Migration]:
+    """The numbered ``NNNN_name.sql`` files shipped in ``bot/core/migrations``, in order."""
+    found = []
+    for entry in resources.files("bot.core.migrations").iterdir():
+        match = re.fullmatch(r"(\d{4})_(\w+)\.sql", entry.name)
+        if match:
+            found.append(Migration(int(match.group(1)), match.group(2), entry.read_text("utf-8")))
+    found.sort(key=lambda m: m.version)
+    if [m.version for m in found] != list(range(1, len(found) + 1)):
+        raise StoreError("migrations must be numbered 0001, 0002, ... without gaps")
+    return found
+
+
+async def configure(db: aiosqlite.Connection) -> None:
+    """WAL, foreign keys, and a busy timeout so a writer waits for another instead of failing."""
+    await db.execute("PRAGMA journal_mode = WAL")
+    await db.execute("PRAGMA synchronous = NORMAL")
+    await db.execute("PRAGMA foreign_keys = ON")
+    await db.execute("PRAGMA busy_timeout = 10000")
+
+
+async def migrate(db: aiosqlite.Connection, migrations: Sequence[Migration]) -> int:
+    """Apply every migration newer than ``PRAGMA user_version``, each in its own transaction."""
+    async with db.execute("PRAGMA user_version") as cursor:
+        row = await cursor.fetchone()
+    current = int(row[0]) if row else 0
+    latest = migrations[-1].version if migrations else 0
+    if current > latest:
+        raise StoreError(
+            f"the database is at schema version {current}, newer than this Lectern knows "
+            f"({latest}): upgrade Lectern or point LECTERN_DB at another file"
+        )
+    for migration in migrations:
+        if migration.version <= current:
+            continue
+        log.info("Applying migration %04d_%s", migration.version, migration.name)
+        try:
+            script = f"{migration.sql}\nPRAGMA user_version = {migration.version};"
+            await db.executescript(f"BEGIN IMMEDIATE;\n{script}\nCOMMIT;")
+        except sqlite3.Error as error:
+            await db.rollback()
+            raise StoreError(
+                f"migration {migration.version:04d}_{migration.name} failed: {error}"
+            ) from error
+    return latest
+
+
+class Database:
+    """Async access to Lectern's SQLite file: one round trip to aiosqlite's thread per query."""
+
+    def __init__(self, connection: aiosqlite.Connection, path: Path) -> None:
+        self._db = connection
+        self.path = path
+        self._write_lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, path: Path, migrations: Sequence[Migration] | None = None) -> Self:
+        """Open (creating if needed) and migrate the database at ``path``."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            connection = await aiosqlite.connect(path, isolation_level=None)
+        except sqlite3.Error as error:
+            raise StoreError(f"cannot open the database {path}: {error}") from error
+        try:
+            await configure(connection)
+            await migrate(connection, bundled_migrations() if migrations is None else migrations)
+        except sqlite3.DatabaseError as error:
+            await connection.close()
+            raise StoreError(f"{path} is not a usable SQLite database: {error}") from error
+        except BaseException:
+            await connection.close()
+            raise
+        return cls(connection, path)
+
+    async def close(self) -> None:
+        await self._db.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def one(self, sql: str, params: Params = ()) -> Any:
+        """The first row of ``sql``, or None."""
+        rows = await self._db.execute_fetchall(sql, params)
+        return next(iter(rows), None)
+
+    async def all(self, sql: str, params: Params = ()) -> list[Any]:
+        return list(await self._db.execute_fetchall(sql, params))
+
+    async def run(self, sql: str, params: Params = ()) -> int:
+        """Execute one statement; the number of rows it changed."""
+        async with self._db.execute(sql, params) as cursor:
+            return int(cursor.rowcount)
+
+    async def run_many(self, sql: str, rows: Iterable[Params]) -> None:
+        await self._db.executemany(sql, rows)
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Database]:
+        """``BEGIN IMMEDIATE`` … ``COMMIT`` (``ROLLBACK`` on any error) on this connection.
+
+        The lock keeps this process's other coroutines from slipping their statements into
+        the transaction; IMMEDIATE takes SQLite's write lock up front, so another process
+        waits for it (busy timeout) rather than failing half way.
+        """
+        async with self._write_lock:
+            await self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self
+            except BaseException:
+                await self._db.execute("ROLLBACK")
+                raise
+            await self._db.execute("COMMIT")
+
+    @contextlib.asynccontextmanager
+    async def writer(self) -> AsyncIterator[Database]:
+        """A short-lived second connection in one ``BEGIN IMMEDIATE`` transaction.
+
+        For long writes (replacing the corpus): readers of this database keep seeing the
+        previous state until the commit.
+        """
+        connection = await aiosqlite.connect(self.path, isolation_level=None)
+        try:
+            await configure(connection)
+            await connection.execute("PRAGMA cache_size = -262144")  # 256 MiB for index builds
+            other = Database(connection, self.path)
+            async with other.transaction():
+                yield other
+        finally:
+            await connection.close()
+
+    async def ping(self) -> int:
+        """``SELECT 1``: one round trip, the floor every query is measured against."""
+        row = await self.one("SELECT 1")
+        return int(row[0])
+
+    def size_bytes(self) -> int:
+        """The database file and its write-ahead log, in bytes."""
+        files = (self.path, Path(f"{self.path}-wal"))
+        return sum(p.stat().st_size for p in files if p.exists())
+
+    async def backup(self, target: Path) -> None:
+        """Copy the live database to ``target`` with SQLite's online backup API."""
+
+        def copy() -> None:
+            source = sqlite3.connect(self.path)
+            destination = sqlite3.connect(target)
+            try:
+                source.backup(destination)
+            finally:
+                destination.close()
+                source.close()
+
+        target.parent.mkdir(parents=True, exist_ok=True)
+        await asyncio.to_thread(copy)

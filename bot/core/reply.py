@@ -1,0 +1,120 @@
+"""What a command answers with, as plain values within Discord's limits (no discord.py here).
+
+The Discord side (``bot/discord/convert.py``) turns a :class:`Reply` into embeds and views; the
+offline console prints the same value. Every limit Discord enforces is applied where replies
+are built, and checked here, so no passage, however long, can produce a payload Discord rejects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Discord's limits (see the platform facts sheet).
+CONTENT_LIMIT = 2000
+TITLE_LIMIT = 256
+DESCRIPTION_LIMIT = 4096
+FOOTER_LIMIT = 2048
+EMBED_TOTAL_LIMIT = 6000
+BUTTONS_PER_ROW = 5
+MAX_ROWS = 5
+CUSTOM_ID_LIMIT = 100
+CHOICES_LIMIT = 25
+CHOICE_NAME_LIMIT = 100
+
+ACCENT = 0x8B5CF6
+ERROR_COLOR = 0xE5484D
+OK_COLOR = 0x30A46C
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    name: str
+    value: str
+    inline: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Card:
+    """An embed: every part already within Discord's limits."""
+
+    description: str
+    title: str | None = None
+    url: str | None = None
+    author: str | None = None
+    footer: str | None = None
+    fields: tuple[Field, ...] = ()
+    color: int = ACCENT
+
+    def __post_init__(self) -> None:
+        # Built only through the reply builders; this guards against a future mistake.
+        if len(self) > EMBED_TOTAL_LIMIT or len(self.description) > DESCRIPTION_LIMIT:
+            raise ValueError(f"card over Discord's limits ({len(self)} characters)")
+
+    def __len__(self) -> int:
+        """Characters that count towards Discord's 6000 per message, as discord.py counts."""
+        parts = [self.description, self.title or "", self.author or "", self.footer or ""]
+        parts += [f.name + f.value for f in self.fields]
+        return sum(len(p) for p in parts)
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    """A button whose ``custom_id`` carries all its state, so it works after a restart."""
+
+    label: str
+    custom_id: str
+    style: str = "secondary"  # primary, secondary, success, danger
+    disabled: bool = False
+
+    def __post_init__(self) -> None:
+        if not 0 < len(self.custom_id) <= CUSTOM_ID_LIMIT:
+            raise ValueError(f"custom_id of {len(self.custom_id)} characters: {self.custom_id}")
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    filename: str
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """What a command or button answers with."""
+
+    cards: tuple[Card, ...] = ()
+    content: str | None = None
+    rows: tuple[tuple[Button, ...], ...] = ()
+    ephemeral: bool = False
+    attachment: Attachment | None = None
+    #: For buttons: replace the message that was clicked rather than answering anew.
+    edit: bool = False
+
+    def __post_init__(self) -> None:
+        if self.content is not None and len(self.content) > CONTENT_LIMIT:
+            raise ValueError("content over 2000 characters")
+        if sum(len(c) for c in self.cards) > EMBED_TOTAL_LIMIT:
+            raise ValueError("embeds over 6000 characters in total")
+        if len(self.rows) > MAX_ROWS or any(len(r) > BUTTONS_PER_ROW for r in self.rows):
+            raise ValueError("more buttons than Discord allows")
+
+    @property
+    def buttons(self) -> list[Button]:
+        return [b for row in self.rows for b in row]
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """An autocomplete choice."""
+
+    name: str
+    value: str
+
+
+def error_reply(message: str) -> Reply:
+    """A private note for a miss, a mistake or an apology."""
+    return Reply(cards=(Card(description=message, color=ERROR_COLOR),), ephemeral=True)
+
+
+def as_private(reply: Reply, *, edit: bool) -> Reply:
+    """``reply`` shown only to the clicker; ``edit`` replaces the clicked message instead."""
+    return Reply(reply.cards, reply.content, reply.rows, True, reply.attachment, edit)

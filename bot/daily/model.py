@@ -1,0 +1,62 @@
+"""The values of daily reflections: schedules, posts, and the shards a process serves."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: Post states. ``intent`` is written before sending; the others are outcomes.
+INTENT, SENT, LATE, MISSED, FAILED = "intent", "sent", "late", "missed", "failed"
+#: States whose passage counts as shown in its cycle.
+SHOWN = (INTENT, SENT, LATE)
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    guild_id: int
+    channel_id: int
+    local_time: str  # HH:MM
+    zone: str
+    role_id: int | None
+    thread: bool
+    next_date: str
+    next_due: int
+    attempts: int = 0
+    paused_reason: str | None = None
+    last_error: str | None = None
+    last_error_at: int | None = None
+    created_by: int | None = None
+    created_at: int = 0
+    updated_at: int = 0
+
+    @property
+    def active(self) -> bool:
+        return self.paused_reason is None
+
+
+@dataclass(frozen=True, slots=True)
+class Post:
+    guild_id: int
+    local_date: str
+    passage_id: str | None
+    cycle: int
+    state: str
+    nonce: str | None
+    channel_id: int | None
+    message_id: int | None
+    thread_id: int | None
+    due_at: int
+    attempted_at: int | None
+    sent_at: int | None
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ShardFilter:
+    """The shards this process serves: a guild is ours if ``(id >> 22) % count`` is in ids."""
+
+    count: int
+    ids: frozenset[int]
+
+    @property
+    def everything(self) -> bool:
+        return self.count <= 1 or len(self.ids) >= self.count

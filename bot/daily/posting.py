@@ -1,0 +1,97 @@
+"""What posting a daily reflection needs from Discord, as a protocol, and the post itself.
+
+The Discord side (``bot/discord/poster.py``) implements :class:`Poster` and turns Discord's
+errors into :class:`PostBlocked` (403/404: pause the schedule, never retry in a loop),
+:class:`PostTransient` (5xx, timeouts: retry with backoff) and :class:`PostRejected` (this post
+only). Tests implement it too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Protocol
+
+from ..core.reply import Reply
+from ..core.text import clip, split_text
+from ..corpus.rows import StoredPassage
+from ..reading.replies import reflection_reply
+from .model import Post, Schedule
+
+
+class PostError(Exception):
+    """Posting failed; the subclass says what to do about it."""
+
+
+class PostBlocked(PostError):
+    """Posting cannot work until a human fixes something (permission, deleted channel)."""
+
+
+class PostTransient(PostError):
+    """Discord or the network failed in a way that may pass; try again later."""
+
+
+class PostRejected(PostError):
+    """Discord refused this one post; the schedule itself stays active."""
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    channel_id: int
+    message_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class DailyMessage:
+    """A day's post: the reflection, the role it may ping, and the thread to open."""
+
+    reply: Reply
+    content: str | None  # the role mention, if any
+    role_id: int | None
+    thread_name: str | None
+    passage_id: str
+
+
+class Poster(Protocol):
+    """What the scheduler needs from Discord."""
+
+    async def check(self, schedule: Schedule) -> None:
+        """Raise PostBlocked/PostTransient if posting cannot work now (no request made)."""
+
+    async def send(self, schedule: Schedule, message: DailyMessage, nonce: str) -> Sent: ...
+
+    async def find_sent(self, schedule: Schedule, post: Post, title: str) -> Sent | None:
+        """The message of ``post`` if it reached the channel (looked up after a crash): a
+        message of Lectern's with ``post``'s nonce, or with the day's ``title`` and exactly
+        ``post``'s passage id in its footer."""
+
+    async def open_thread(self, schedule: Schedule, sent: Sent, name: str) -> int: ...
+
+
+def make_nonce(guild_id: int, day: date) -> str:
+    """Deterministic per server and date, at most 25 characters: ``ld<guild base36>.<yyyymmdd>``."""
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    number, out = guild_id, ""
+    while True:
+        number, rest = divmod(number, 36)
+        out = digits[rest] + out
+        if not number:
+            break
+    return f"ld{out}.{day:%Y%m%d}"
+
+
+def thread_name(day: date) -> str:
+    return clip(f"Reflection · {day:%-d %B %Y}", 100)
+
+
+def daily_message(schedule: Schedule, passage: StoredPassage, day: date) -> DailyMessage:
+    """The post for ``day``: the reflection, and the schedule's role ping and thread."""
+    reply = reflection_reply(passage, split_text(passage.text), day)
+    content = f"<@&{schedule.role_id}>" if schedule.role_id else None
+    thread = thread_name(day) if schedule.thread else None
+    return DailyMessage(reply, content, schedule.role_id, thread, passage.id)
+
+
+def footer_passage_id(footer: str) -> str:
+    """The passage id a reflection's footer ends with (``… · stanza 7 of 24 · <id>``)."""
+    return footer.rsplit(" · ", 1)[-1].strip()

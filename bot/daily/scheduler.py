@@ -1,0 +1,121 @@
+"""The scheduler loop, without discord.py: sleep until the earliest due schedule of this
+process's shards (an indexed query), wake early when a schedule changes, and hand each due
+schedule to the :class:`~bot.daily.runner.DailyRunner` with the poster it was given."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+
+from .model import Schedule, ShardFilter
+from .posting import Poster
+from .runner import DailyRunner
+from .store import DailyStore
+from .timing import unix
+
+log = logging.getLogger(__name__)
+
+#: Schedules handled per query, and at once.
+BATCH = 100
+CONCURRENCY = 8
+#: Longest sleep between checks (covers clock changes); shortest, so errors cannot spin.
+MAX_SLEEP = 300.0
+MIN_SLEEP = 1.0
+
+
+class Wakeup:
+    """Tells a sleeping scheduler that schedules changed (``/daily set``, ``off``, a removal)."""
+
+    def __init__(self) -> None:
+        self._event = asyncio.Event()
+
+    def __call__(self) -> None:
+        self._event.set()
+
+    def clear(self) -> None:
+        self._event.clear()
+
+    async def wait(self, seconds: float) -> None:
+        """Until woken, or ``seconds`` pass."""
+        # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
+        # arrives as the event fires, and the loop would then outlive its cog.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await self._event.wait()
+
+
+class Scheduler:
+    """Posts due reflections. ``run_due(now)`` is one wake-up; ``run_forever`` the loop."""
+
+    def __init__(
+        self,
+        runner: DailyRunner,
+        store: DailyStore,
+        poster: Poster,
+        *,
+        clock: Callable[[], datetime],
+        shards: Callable[[], ShardFilter | None],
+        wakeup: Wakeup,
+    ) -> None:
+        self.runner = runner
+        self.store = store
+        self.poster = poster
+        self.clock = clock
+        self.shards = shards
+        self.wakeup = wakeup
+        self._lock = asyncio.Lock()
+
+    def wake(self) -> None:
+        """A schedule changed: recompute the next wake-up now."""
+        self.wakeup()
+
+    async def run_due(self, now: datetime | None = None) -> list[str]:
+        """Handle every schedule due at ``now`` (default: the clock); the outcomes."""
+        async with self._lock:
+            now = now or self.clock()
+            shards = self.shards()
+            outcomes: list[str] = []
+            handled: set[tuple[int, str, int]] = set()
+            limit = asyncio.Semaphore(CONCURRENCY)
+
+            async def one(schedule: Schedule) -> str:
+                async with limit:
+                    return await self._run_one(schedule, now)
+
+            while True:
+                batch = await self.store.due(unix(now), shards, BATCH)
+                fresh = [s for s in batch if (s.guild_id, s.next_date, s.next_due) not in handled]
+                if not fresh:
+                    return outcomes
+                handled.update((s.guild_id, s.next_date, s.next_due) for s in fresh)
+                outcomes.extend(await asyncio.gather(*(one(s) for s in fresh)))
+
+    async def _run_one(self, schedule: Schedule, now: datetime) -> str:
+        try:
+            return await self.runner.run_one(schedule, now, self.poster)
+        except Exception:
+            log.exception("Daily post for guild %s failed", schedule.guild_id)
+            retry = unix(now + timedelta(minutes=1))
+            await self.store.retry_later(
+                schedule.guild_id, retry, schedule.attempts + 1, "internal error", unix(now)
+            )
+            return "error"
+
+    async def run_forever(self, ready: Callable[[], Awaitable[None]]) -> None:
+        """Wait for ``ready``, then post what is due, sleep until the next, forever."""
+        await ready()
+        while True:
+            self.wakeup.clear()
+            try:
+                await self.run_due()
+                earliest = await self.store.earliest_due(self.shards())
+            except Exception:
+                log.exception("The daily scheduler failed; trying again shortly")
+                earliest = None
+            delay = MAX_SLEEP
+            if earliest is not None:
+                delay = min(max(earliest - self.clock().timestamp(), MIN_SLEEP), MAX_SLEEP)
+            await self.wakeup.wait(delay)

@@ -1,0 +1,180 @@
+"""The Discord bot, and the one composition root: it builds every service (through
+:func:`bot.services.build_services`) and the Discord-side daily poster and scheduler, then hands
+them to the cogs, which only translate between Discord and the services."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime
+from typing import Any
+
+import discord
+from discord.ext import commands
+
+from ..admin.audit import Actor
+from ..admin.replies import RuntimeStats
+from ..config import Settings
+from ..core.db import Database
+from ..corpus.ingest import sync_corpus
+from ..corpus.model import CorpusError
+from ..daily.model import ShardFilter
+from ..daily.scheduler import Scheduler
+from ..reading.service import Clicker
+from ..services import build_services
+from .answer import answer
+from .convert import LecternButton
+from .poster import DiscordPoster
+from .tree import LecternTree
+
+log = logging.getLogger(__name__)
+
+#: Extensions are listed, not discovered, so what runs is what this file says.
+EXTENSIONS = ("bot.reading.cog", "bot.admin.cog", "bot.daily.cog")
+#: How often old button state is pruned (also once at start).
+MAINTENANCE_SECONDS = 24 * 3600
+
+
+class StartupError(Exception):
+    """The bot cannot start; the message says what to do."""
+
+
+class LecternBot(commands.Bot):
+    """Lectern on Discord. Owns nothing it did not create: the database is handed in."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        *,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        intents = discord.Intents.none()
+        intents.guilds = True  # channels and our own permissions; no privileged intent
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=intents,
+            allowed_mentions=discord.AllowedMentions.none(),  # a passage never pings anyone
+            tree_cls=LecternTree,
+            help_command=None,
+            # None: discord.py asks Discord for the application's owner or team members.
+            owner_ids=set(settings.owner_ids) or None,
+        )
+        self.settings = settings
+        self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
+        self.services = build_services(db, settings, clock=self.clock)
+        self.scheduler = Scheduler(
+            self.services.daily_runner,
+            self.services.daily_store,
+            DiscordPoster(self),
+            clock=self.clock,
+            shards=self._shards,
+            wakeup=self.services.schedules_changed,
+        )
+        #: Interactions being answered: shutdown lets them finish.
+        self.inflight: set[asyncio.Task[Any]] = set()
+        self._background: set[asyncio.Task[Any]] = set()
+        self._maintenance_task: asyncio.Task[Any] | None = None
+        self.started = time.monotonic()
+        self.counters: Counter[str] = Counter()
+
+    async def setup_hook(self) -> None:
+        await self.load_corpus()
+        for extension in EXTENSIONS:
+            await self.load_extension(extension)
+        self.add_dynamic_items(LecternButton)
+        self._maintenance_task = self.spawn(self._maintenance(), "maintenance")
+        if self.settings.dev_guild_id:
+            guild = discord.Object(self.settings.dev_guild_id)
+            self.tree.copy_global_to(guild=guild)
+            synced = await self.tree.sync(guild=guild)
+            log.info("Synced %d commands to the development guild %s", len(synced), guild.id)
+
+    async def load_corpus(self) -> None:
+        """Ingest the passages folder if it changed. An invalid folder keeps the old corpus;
+        with no corpus at all to fall back on, it stops the start."""
+        try:
+            await sync_corpus(self.services.db, self.settings.passages_dir)
+        except CorpusError as error:
+            problems = "\n".join(f"  {p}" for p in error.problems)
+            if await self.services.corpus.passage_count() == 0:
+                raise StartupError(
+                    f"the passages folder is invalid and there is no earlier corpus to serve; "
+                    f"fix these and start again (lectern ingest --check):\n{problems}"
+                ) from error
+            log.error("Passages folder invalid; still serving the previous corpus:\n%s", problems)
+
+    async def _maintenance(self) -> None:
+        while True:
+            removed = await self.services.ui_state.prune()
+            if removed:
+                log.info("Pruned %d unused button states", removed)
+            await asyncio.sleep(MAINTENANCE_SECONDS)
+
+    def _shards(self) -> ShardFilter | None:
+        count = self.shard_count
+        if not count or count <= 1:
+            return None
+        ids = getattr(self, "shard_ids", None) or [self.shard_id or 0]
+        return ShardFilter(count, frozenset(ids))
+
+    async def answer_button(self, interaction: discord.Interaction[Any], custom_id: str) -> None:
+        """A Lectern button was pressed: the reading service answers it."""
+        message = interaction.message
+        clicker = Clicker(
+            user_id=interaction.user.id,
+            private_message=bool(message is not None and message.flags.ephemeral),
+        )
+        await answer(interaction, self.services.reading.press(custom_id, clicker), bot=self)
+
+    async def runtime_stats(self) -> RuntimeStats:
+        latency = self.latency * 1000 if self.latency == self.latency else None  # NaN at start
+        return RuntimeStats(
+            uptime_seconds=time.monotonic() - self.started,
+            guilds=len(self.guilds),
+            latency_ms=latency,
+            answered=self.counters["answered"],
+            failed=self.counters["failed"],
+            daily=await self.services.daily_stats.counts(),
+        )
+
+    def spawn(self, coroutine: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
+        """Run ``coroutine`` in the background, keeping a reference and logging its failure."""
+        task = asyncio.create_task(coroutine, name=name)
+        self._background.add(task)
+
+        def done(finished: asyncio.Task[Any]) -> None:
+            self._background.discard(finished)
+            if not finished.cancelled() and finished.exception() is not None:
+                log.error("Background task %s failed", name, exc_info=finished.exception())
+
+        task.add_done_callback(done)
+        return task
+
+    async def reload_on_signal(self) -> None:
+        """SIGHUP: reload the corpus as /admin reload would, and log the outcome."""
+        reply = await self.services.admin.reload(Actor("SIGHUP"))
+        card = reply.cards[0]
+        log.info("SIGHUP reload: %s. %s", card.title, card.description.replace("\n", " "))
+
+    async def shutdown(self, reason: str, grace: float = 10.0) -> None:
+        """Stop cleanly: let in-flight interactions finish, then close (cogs unload, loops stop)."""
+        log.info("Shutting down (%s)", reason)
+        pending = {t for t in self.inflight if t is not asyncio.current_task()}
+        if pending:
+            await asyncio.wait(pending, timeout=grace)
+        await self.close()
+
+    async def close(self) -> None:
+        if self._maintenance_task is not None:
+            self._maintenance_task.cancel()
+        await super().close()
+
+    async def on_ready(self) -> None:
+        log.info("Ready as %s in %d servers", self.user, len(self.guilds))
+
+    async def on_error(self, event_method: str, /, *args: Any, **kwargs: Any) -> None:
+        log.exception("Unhandled error in %s", event_method)

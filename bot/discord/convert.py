@@ -1,0 +1,80 @@
+"""Reply values into discord.py objects: embeds, views of persistent buttons, files."""
+
+from __future__ import annotations
+
+import io
+import re
+from typing import TYPE_CHECKING, Any
+
+import discord
+
+from ..core.reply import Card, Reply
+
+if TYPE_CHECKING:
+    from .bot import LecternBot
+
+_STYLES = {
+    "primary": discord.ButtonStyle.primary,
+    "secondary": discord.ButtonStyle.secondary,
+    "success": discord.ButtonStyle.success,
+    "danger": discord.ButtonStyle.danger,
+}
+
+
+def to_embed(card: Card) -> discord.Embed:
+    embed = discord.Embed(
+        title=card.title, description=card.description, url=card.url, color=card.color
+    )
+    if card.author:
+        embed.set_author(name=card.author)
+    for field in card.fields:
+        embed.add_field(name=field.name, value=field.value, inline=field.inline)
+    if card.footer:
+        embed.set_footer(text=card.footer)
+    return embed
+
+
+class LecternButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"lx:(?P<rest>.+)"):
+    """Every Lectern button: its state is in its custom_id (``bot.reading.buttons``), so it
+    survives restarts; the reading service parses and answers it."""
+
+    def __init__(self, button: discord.ui.Button[Any]) -> None:
+        super().__init__(button)
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction[Any],
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+    ) -> LecternButton:
+        if not isinstance(item, discord.ui.Button):  # the template only matches our buttons
+            raise TypeError(f"not a button: {item!r}")
+        return cls(item)
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        bot: LecternBot = interaction.client
+        await bot.answer_button(interaction, self.item.custom_id or "")
+
+
+def to_view(reply: Reply) -> discord.ui.View | None:
+    if not reply.rows:
+        return None
+    view = discord.ui.View(timeout=None)
+    for row_index, row in enumerate(reply.rows):
+        for button in row:
+            item: discord.ui.Button[Any] = discord.ui.Button(
+                label=button.label,
+                custom_id=button.custom_id,
+                style=_STYLES[button.style],
+                disabled=button.disabled,
+                row=row_index,
+            )
+            view.add_item(LecternButton(item))
+    return view
+
+
+def to_files(reply: Reply) -> list[discord.File]:
+    if reply.attachment is None:
+        return []
+    return [discord.File(io.BytesIO(reply.attachment.data), reply.attachment.filename)]

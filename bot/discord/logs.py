@@ -1,0 +1,50 @@
+"""Logging: discord.py's formatter on the terminal, an optional rotating file, no secrets."""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+
+import discord
+
+from ..config import Settings
+
+REDACTED = "[token redacted]"
+
+
+class RedactSecrets(logging.Filter):
+    """Replace the bot token wherever it would appear in a log record (message, args, trace)."""
+
+    def __init__(self, *secrets: str | None) -> None:
+        super().__init__()
+        self.secrets = [s for s in secrets if s]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self.secrets:
+            return True
+        message = record.getMessage()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        for secret in self.secrets:
+            message = message.replace(secret, REDACTED)
+            if record.exc_text:
+                record.exc_text = record.exc_text.replace(secret, REDACTED)
+        record.msg, record.args = message, None
+        return True
+
+
+def configure_logging(settings: Settings) -> None:
+    """Set up the root logger once, for the running bot."""
+    level = logging.getLevelName(settings.log_level)
+    discord.utils.setup_logging(level=level, root=True)
+    root = logging.getLogger()
+    if settings.log_file:
+        settings.log_file.parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.handlers.RotatingFileHandler(
+            settings.log_file, maxBytes=5 * 1024 * 1024, backupCount=5, encoding="utf-8"
+        )
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-8s %(name)s: %(message)s"))
+        root.addHandler(handler)
+    redact = RedactSecrets(settings.token)
+    for each in root.handlers:
+        each.addFilter(redact)

@@ -1,0 +1,170 @@
+"""The daily :class:`~bot.daily.posting.Poster` through discord.py, and the permissions a
+daily post needs. Discord's objects and errors become the daily feature's terms here."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import aiohttp
+import discord
+
+from ..daily.model import Post, Schedule
+from ..daily.posting import (
+    DailyMessage,
+    PostBlocked,
+    PostRejected,
+    PostTransient,
+    Sent,
+    footer_passage_id,
+)
+from .convert import to_embed, to_view
+
+SEND_TIMEOUT = 30.0
+#: How far back a crashed post is looked for in its channel.
+HISTORY_LIMIT = 50
+
+#: What a daily post needs in its channel, and what a discussion thread needs as well.
+POST_PERMISSIONS = (
+    ("view_channel", "View Channel"),
+    ("send_messages", "Send Messages"),
+    ("embed_links", "Embed Links"),
+)
+THREAD_PERMISSIONS = (
+    ("create_public_threads", "Create Public Threads"),
+    ("send_messages_in_threads", "Send Messages in Threads"),
+)
+#: Discord error codes (see the platform facts sheet).
+MISSING_ACCESS, MISSING_PERMISSIONS, UNKNOWN_CHANNEL = 50001, 50013, 10003
+
+Postable = discord.TextChannel
+
+
+def missing_permissions(
+    channel: discord.abc.GuildChannel, me: discord.Member, *, thread: bool
+) -> list[str]:
+    """Names of the permissions Lectern lacks in ``channel`` for a daily post."""
+    have = channel.permissions_for(me)
+    needed = POST_PERMISSIONS + (THREAD_PERMISSIONS if thread else ())
+    return [name for flag, name in needed if not getattr(have, flag)]
+
+
+def _blocked_reason(error: discord.HTTPException, where: str) -> str:
+    if error.code == MISSING_ACCESS:
+        return f"Lectern cannot see {where} any more (Missing Access, 50001)."
+    if error.code == MISSING_PERMISSIONS:
+        return f"Lectern lacks a permission in {where} (Missing Permissions, 50013)."
+    if error.code == UNKNOWN_CHANNEL:
+        return f"{where} was deleted (Unknown Channel, 10003)."
+    return f"Discord refused to post in {where} ({error.status}, code {error.code})."
+
+
+def _translate(error: BaseException, where: str) -> Exception:
+    """A Discord or network error as PostBlocked, PostTransient or PostRejected."""
+    if isinstance(error, discord.Forbidden):
+        return PostBlocked(_blocked_reason(error, where))
+    if isinstance(error, discord.NotFound):
+        if error.code == UNKNOWN_CHANNEL:
+            return PostBlocked(_blocked_reason(error, where))
+        return PostRejected(f"Discord: {error.status} {error.code} {error.text}".strip())
+    if isinstance(error, discord.RateLimited):
+        return PostTransient(f"rate limited for {error.retry_after:.0f} s")
+    if isinstance(error, discord.HTTPException):
+        if error.status >= 500 or error.status == 429:
+            return PostTransient(f"Discord error {error.status}")
+        return PostRejected(f"Discord refused the post: {error.status} {error.code} {error.text}")
+    if isinstance(error, TimeoutError | aiohttp.ClientError | OSError):
+        return PostTransient(f"network: {type(error).__name__}")
+    raise error
+
+
+class DiscordPoster:
+    """The :class:`~bot.daily.posting.Poster` that posts through discord.py."""
+
+    def __init__(self, client: discord.Client) -> None:
+        self.client = client
+
+    def _channel(self, schedule: Schedule) -> Postable:
+        guild = self.client.get_guild(schedule.guild_id)
+        if guild is None:
+            raise PostBlocked("Lectern is no longer in this server.")
+        if guild.unavailable:
+            raise PostTransient("the server is unavailable (a Discord outage)")
+        channel = guild.get_channel(schedule.channel_id)
+        if channel is None:
+            raise PostBlocked("The daily channel was deleted, or Lectern can no longer see it.")
+        if not isinstance(channel, discord.TextChannel):
+            raise PostBlocked(f"#{channel.name} is not a text or announcement channel.")
+        return channel
+
+    async def check(self, schedule: Schedule) -> None:
+        channel = self._channel(schedule)
+        missing = missing_permissions(channel, channel.guild.me, thread=False)
+        if missing:
+            names = ", ".join(missing)
+            raise PostBlocked(f"Lectern is missing {names} in #{channel.name}.")
+
+    async def send(self, schedule: Schedule, message: DailyMessage, nonce: str) -> Sent:
+        channel = self._channel(schedule)
+        reply = message.reply
+        if message.role_id:
+            mentions = discord.AllowedMentions(
+                everyone=False,
+                users=False,
+                roles=[discord.Object(message.role_id)],
+                replied_user=False,
+            )
+        else:
+            mentions = discord.AllowedMentions.none()
+        kwargs: dict[str, Any] = {
+            "embeds": [to_embed(card) for card in reply.cards],
+            "nonce": nonce,
+            "allowed_mentions": mentions,
+        }
+        if message.content:
+            kwargs["content"] = message.content
+        view = to_view(reply)
+        if view is not None:
+            kwargs["view"] = view
+        try:
+            async with asyncio.timeout(SEND_TIMEOUT):
+                sent = await channel.send(**kwargs)
+        except (discord.HTTPException, TimeoutError, aiohttp.ClientError, OSError) as error:
+            raise _translate(error, f"#{channel.name}") from error
+        return Sent(channel.id, sent.id)
+
+    async def find_sent(self, schedule: Schedule, post: Post, title: str) -> Sent | None:
+        channel = self._channel(schedule)
+        me = self.client.user
+        try:
+            async for message in channel.history(limit=HISTORY_LIMIT):
+                if me is not None and message.author.id == me.id and _is_post(message, post, title):
+                    return Sent(channel.id, message.id)
+        except (discord.HTTPException, TimeoutError, aiohttp.ClientError, OSError) as error:
+            raise _translate(error, f"#{channel.name}") from error
+        return None
+
+    async def open_thread(self, schedule: Schedule, sent: Sent, name: str) -> int:
+        channel = self._channel(schedule)
+        missing = missing_permissions(channel, channel.guild.me, thread=True)
+        if missing:
+            raise PostBlocked(f"Lectern is missing {', '.join(missing)} in #{channel.name}.")
+        try:
+            thread = await channel.get_partial_message(sent.message_id).create_thread(
+                name=name, auto_archive_duration=1440
+            )
+        except (discord.HTTPException, TimeoutError, aiohttp.ClientError, OSError) as error:
+            raise _translate(error, f"#{channel.name}") from error
+        return thread.id
+
+
+def _is_post(message: discord.Message, post: Post, title: str) -> bool:
+    """Exactly ``post``'s message: its nonce, or the day's title and exactly its passage id
+    (never a part of one: ``metaphor-1`` is inside ``metaphor-12``)."""
+    if post.nonce is not None and message.nonce is not None and str(message.nonce) == post.nonce:
+        return True
+    if not message.embeds or not post.passage_id:
+        return False
+    embed = message.embeds[0]
+    footer = embed.footer.text or ""
+    return embed.title == title and footer_passage_id(footer) == post.passage_id

@@ -1,0 +1,72 @@
+"""Reply builders for search results and "More like this" (pure)."""
+
+from __future__ import annotations
+
+from ..core.reply import TITLE_LIMIT, Button, Card, Field, Reply
+from ..core.text import clip, escape_markdown, highlight
+from ..corpus.rows import StoredPassage
+from ..corpus.search import HIGHLIGHT_END, HIGHLIGHT_START, RANK_CAP, SearchResults
+from .buttons import Open, SearchPage
+from .replies import FIELD_NAME_CHARS, FIELD_VALUE_CHARS, pager
+
+RESULTS_PER_PAGE = 5
+
+
+def snippet_value(snippet: str, passage_id: str) -> str:
+    """A highlighted snippet and the passage id, within FIELD_VALUE_CHARS whatever the text."""
+    suffix = f"\n`{passage_id}`"
+    value = highlight(clip(snippet, 300), HIGHLIGHT_START, HIGHLIGHT_END)
+    if len(value) + len(suffix) > FIELD_VALUE_CHARS:  # text dense with Markdown characters
+        plain = snippet.replace(HIGHLIGHT_START, "").replace(HIGHLIGHT_END, "")
+        value = clip(" ".join(plain.split()), (FIELD_VALUE_CHARS - len(suffix)) // 2)
+        value = escape_markdown(value)
+    return value + suffix
+
+
+def search_reply(results: SearchResults, key: str, page: int, *, user_id: int) -> Reply:
+    """One page of results: count, notes, five snippets, a button per result, the pager."""
+    count = f"{results.total:,}" + ("+" if results.capped else "")
+    first = results.offset + 1
+    description = f"{count} passages match. Showing {first}–{results.offset + len(results.hits)}."
+    if results.capped:
+        description += (
+            f" That is a lot: add words to narrow it (the first {RANK_CAP:,} matches are ranked)."
+        )
+    if results.query.notes:
+        description += "\n" + " ".join(results.query.notes)
+    fields = tuple(
+        Field(
+            clip(f"{i}. {hit.passage.title} — {hit.passage.label}", FIELD_NAME_CHARS),
+            snippet_value(hit.snippet, hit.passage.id),
+        )
+        for i, hit in enumerate(results.hits, first)
+    )
+    card = Card(
+        title=clip(f"Search: {results.query}", TITLE_LIMIT),
+        description=description,
+        fields=fields,
+    )
+    opens = tuple(
+        Button(str(i), Open(h.passage.id).encode()) for i, h in enumerate(results.hits, first)
+    )
+    pages = -(-min(results.total, RANK_CAP) // RESULTS_PER_PAGE)
+    rows = [opens, *pager(SearchPage(key, page, user_id), pages)]
+    return Reply(cards=(card,), rows=tuple(r for r in rows if r), ephemeral=True)
+
+
+def related_reply(source: StoredPassage, related: list[StoredPassage]) -> Reply:
+    """ "More like this": up to five passages sharing words with ``source``, each openable."""
+    fields = tuple(
+        Field(
+            clip(f"{i}. {p.title} — {p.label}", FIELD_NAME_CHARS),
+            escape_markdown(clip(" ".join(p.text.split()), 300)) + f"\n`{p.id}`",
+        )
+        for i, p in enumerate(related, 1)
+    )
+    card = Card(
+        title="More like this",
+        description=f"Passages sharing words with `{source.id}`:",
+        fields=fields,
+    )
+    row = tuple(Button(str(i), Open(p.id).encode()) for i, p in enumerate(related, 1))
+    return Reply(cards=(card,), rows=(row,), ephemeral=True)

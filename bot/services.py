@@ -1,0 +1,82 @@
+"""The composition root of every service that does not need discord.py.
+
+:func:`build_services` wires the stores, the features and their protocols together in one
+place. :class:`~bot.discord.bot.LecternBot` calls it and adds the Discord side (the daily
+poster and scheduler); the offline console and the shell call it too, so all three run the
+same services.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from .admin.audit import AuditStore
+from .admin.service import AdminService
+from .config import Settings
+from .core.db import Database
+from .core.ratelimit import TokenBucket
+from .core.ui_state import UiStateStore
+from .corpus.search import PassageSearch
+from .corpus.store import CorpusStore
+from .daily.commands import DailyCommands
+from .daily.order import DailyPicker
+from .daily.runner import DailyRunner
+from .daily.scheduler import Wakeup
+from .daily.stats import DailyStats
+from .daily.store import DailyStore
+from .reading.service import ReadingService
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    db: Database
+    corpus: CorpusStore
+    search: PassageSearch
+    ui_state: UiStateStore
+    reading: ReadingService
+    throttle: TokenBucket
+    daily_store: DailyStore
+    daily_picker: DailyPicker
+    daily_runner: DailyRunner
+    daily: DailyCommands
+    daily_stats: DailyStats
+    #: Set when a schedule changes; the scheduler sleeps on it.
+    schedules_changed: Wakeup
+    audit: AuditStore
+    admin: AdminService
+
+
+def build_services(db: Database, settings: Settings, *, clock: Callable[[], datetime]) -> Services:
+    """Every service over ``db``, configured by ``settings``, telling time by ``clock``."""
+    corpus = CorpusStore(db)
+    search = PassageSearch(db)
+    ui_state = UiStateStore(db, today=lambda: clock().date())
+    daily_store = DailyStore(db)
+    picker = DailyPicker(corpus, daily_store, clock)
+    outcomes: Counter[str] = Counter()
+    changed = Wakeup()
+    audit = AuditStore(db)
+    return Services(
+        db=db,
+        corpus=corpus,
+        search=search,
+        ui_state=ui_state,
+        reading=ReadingService(corpus, search, ui_state, reflections=picker),
+        throttle=TokenBucket(settings.cooldown_burst, settings.cooldown_seconds),
+        daily_store=daily_store,
+        daily_picker=picker,
+        daily_runner=DailyRunner(
+            daily_store,
+            picker,
+            grace=timedelta(hours=settings.daily_grace_hours),
+            outcomes=outcomes,
+        ),
+        daily=DailyCommands(daily_store, picker, clock=clock, changed=changed),
+        daily_stats=DailyStats(daily_store, outcomes),
+        schedules_changed=changed,
+        audit=audit,
+        admin=AdminService(db, corpus, audit, settings.passages_dir),
+    )

@@ -1,0 +1,260 @@
+"""What each ``lectern`` verb does: the corpus, the console, the bot, the database.
+
+Every verb runs on the same services as the bot (:func:`bot.services.build_services`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import textwrap
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TextIO
+
+from . import __version__
+from .admin.audit import Actor
+from .admin.replies import summary
+from .config import Settings
+from .console import Console
+from .core.db import Database
+from .corpus.files import load_corpus
+from .corpus.ingest import sync_corpus
+from .corpus.model import CorpusError
+from .services import Services, build_services
+
+EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+#: The bot cannot start as configured (sysexits' EX_CONFIG): systemd should not retry.
+EXIT_STARTUP = 78
+
+
+def _print_problems(error: CorpusError, out: TextIO = sys.stderr) -> None:
+    print(f"lectern: the corpus is invalid ({error}); nothing was changed:", file=out)
+    for problem in error.problems:
+        print(f"  {problem}", file=out)
+
+
+class _ProgressBar:
+    """A one-line progress bar on stderr, shown only on a terminal and for large folders."""
+
+    def __init__(self, label: str, stream: TextIO = sys.stderr) -> None:
+        self.label = label
+        self.stream = stream
+        self.enabled = stream.isatty()
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled or total < 20:
+            return
+        width = 30
+        filled = width * done // total
+        self.stream.write(f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+        if done == total:
+            self.stream.write("\n")
+        self.stream.flush()
+
+
+def _services(db: Database, settings: Settings) -> Services:
+    return build_services(db, settings, clock=lambda: datetime.now(UTC))
+
+
+async def _with_corpus(settings: Settings, use: Callable[[Services], Awaitable[int]]) -> int:
+    """Open the database, bring the corpus up to date, and hand the services to ``use``."""
+    async with await Database.open(settings.db_path) as db:
+        try:
+            await sync_corpus(db, settings.passages_dir, progress=_ProgressBar("Reading"))
+        except CorpusError as error:
+            _print_problems(error)
+            return EXIT_INVALID
+        return await use(_services(db, settings))
+
+
+async def ingest(args: argparse.Namespace, settings: Settings) -> int:
+    folder: Path = args.folder or settings.passages_dir
+    if args.check:
+        try:
+            corpus = await asyncio.to_thread(load_corpus, folder, _ProgressBar("Checking"))
+        except CorpusError as error:
+            _print_problems(error)
+            return EXIT_INVALID
+        print(
+            f"{folder}: {len(corpus.documents)} documents, {corpus.passage_count} passages, "
+            "all valid."
+        )
+        return EXIT_OK
+    async with await Database.open(settings.db_path) as db:
+        try:
+            report = await sync_corpus(
+                db, folder, force=args.force, progress=_ProgressBar("Reading")
+            )
+        except CorpusError as error:
+            _print_problems(error)
+            return EXIT_INVALID
+        await _services(db, settings).audit.record(Actor("shell"), "ingest", "ok", summary(report))
+    if report.skipped:
+        print(f"Corpus unchanged: {report.documents} documents, {report.passages_after} passages.")
+        return EXIT_OK
+    print(
+        f"Ingested {report.documents} documents, {report.passages_after} passages "
+        f"(before: {report.passages_before}) in {report.seconds:.2f}s."
+    )
+    for label, slugs in (
+        ("added", report.added),
+        ("removed", report.removed),
+        ("changed", report.changed),
+    ):
+        if slugs:
+            print(f"  {label}: {', '.join(slugs)}")
+    if report.vanished_ids:
+        shown = ", ".join(report.vanished_ids[:20])
+        more = len(report.vanished_ids) - 20
+        print(f"  ids that no longer exist: {shown}{f' and {more} more' if more > 0 else ''}")
+    return EXIT_OK
+
+
+async def stats(args: argparse.Namespace, settings: Settings) -> int:
+    return await _with_corpus(settings, lambda services: _print_stats(services, settings))
+
+
+async def _print_stats(services: Services, settings: Settings) -> int:
+    stats = await services.corpus.stats()
+    documents = await services.corpus.documents()
+    print(f"Database: {settings.db_path} ({stats.database_bytes / 1024:,.0f} KiB)")
+    print(f"Passages folder: {settings.passages_dir}")
+    kinds = ", ".join(f"{count} {kind}" for kind, count in stats.kinds.items())
+    print(
+        f"{stats.documents} documents, {stats.passages} passages ({kinds}), {stats.authors} authors"
+    )
+    for doc in documents:
+        by = doc.author or "no author named"
+        print(f"  {doc.slug:<24} {doc.kind:<8} {doc.passage_count:>6}  {doc.title} ({by})")
+    return EXIT_OK
+
+
+async def passages(args: argparse.Namespace, settings: Settings) -> int:
+    return await _with_corpus(settings, lambda s: _print_passages(s, as_json=args.json))
+
+
+async def _print_passages(services: Services, *, as_json: bool) -> int:
+    async for p in services.corpus.iter_passages():
+        if as_json:
+            record = {
+                "id": p.id,
+                "document": p.document,
+                "title": p.title,
+                "author": p.author,
+                "kind": p.kind,
+                "position": p.seq,
+                "label": p.label,
+                "text": p.text,
+            }
+            print(json.dumps(record, ensure_ascii=False))
+        else:
+            first = " ".join(p.text.split())
+            print(f"{p.id:<32} {p.label:<22} {textwrap.shorten(first, 60)}")
+    return EXIT_OK
+
+
+async def run(args: argparse.Namespace, settings: Settings) -> int:
+    if not settings.has_token:
+        print(
+            "No DISCORD_TOKEN is set, so Lectern runs offline in this terminal. To connect it "
+            "to Discord, copy .env.example to .env, set DISCORD_TOKEN (see the README) and run "
+            "again.\n",
+            file=sys.stderr,
+        )
+        return await console(args, settings)
+    from .discord.bot import StartupError  # imports discord.py only when needed
+    from .discord.run import run_bot
+
+    try:
+        await run_bot(settings)
+    except StartupError as error:
+        print(f"lectern: cannot start: {error}", file=sys.stderr)
+        return EXIT_STARTUP
+    return EXIT_OK
+
+
+async def console(args: argparse.Namespace, settings: Settings) -> int:
+    return await _with_corpus(settings, _console_session)
+
+
+async def _console_session(services: Services) -> int:
+    stats = await services.corpus.stats()
+    console = Console(services.reading)
+    print(
+        f"Lectern {__version__}: {stats.documents} documents, {stats.passages} passages. "
+        "Type help for the commands, quit to leave.\n"
+    )
+    await console.execute("/reflection")
+    await console.repl()
+    return EXIT_OK
+
+
+async def ask(args: argparse.Namespace, settings: Settings) -> int:
+    async def answer(services: Services) -> int:
+        console = Console(services.reading)
+        for line in [args.line, *args.then]:
+            await console.execute(line)
+        return EXIT_OK
+
+    return await _with_corpus(settings, answer)
+
+
+async def sync(args: argparse.Namespace, settings: Settings) -> int:
+    if not settings.has_token:
+        print("lectern: sync needs DISCORD_TOKEN (in the environment or .env)", file=sys.stderr)
+        return EXIT_USAGE
+    from .discord.bot import StartupError
+    from .discord.run import sync_commands
+
+    try:
+        count = await sync_commands(settings, args.guild)
+    except StartupError as error:
+        print(f"lectern: {error}", file=sys.stderr)
+        return EXIT_INVALID
+    where = f"to server {args.guild}" if args.guild else "globally"
+    print(f"Synced {count} commands {where}.")
+    return EXIT_OK
+
+
+async def audit(args: argparse.Namespace, settings: Settings) -> int:
+    async with await Database.open(settings.db_path) as db:
+        entries = await _services(db, settings).audit.trail(max(1, args.limit))
+    if not entries:
+        print("No admin actions recorded yet.")
+    for e in entries:
+        who = e.actor + (f" ({e.actor_id})" if e.actor_id else "")
+        print(f"{e.at}  {who:<30} {e.action:<20} {e.result:<8} {e.detail}")
+    return EXIT_OK
+
+
+async def invite(args: argparse.Namespace, settings: Settings) -> int:
+    from .admin.invite import PERMISSION_NAMES, PERMISSIONS, client_id_from_token, invite_url
+
+    client_id = args.client_id or (client_id_from_token(settings.token) if settings.token else None)
+    if client_id is None:
+        print(
+            "lectern: give --client-id (the Application ID from the Developer Portal) or set "
+            "DISCORD_TOKEN",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    names = ", ".join(PERMISSION_NAMES)
+    print(invite_url(client_id))
+    print(f"Permissions ({PERMISSIONS}): {names}", file=sys.stderr)
+    return EXIT_OK
+
+
+async def backup(args: argparse.Namespace, settings: Settings) -> int:
+    target: Path = args.path
+    if target.exists():
+        print(f"lectern: {target} exists; choose a new file name", file=sys.stderr)
+        return EXIT_USAGE
+    async with await Database.open(settings.db_path) as db:
+        await db.backup(target)
+        await _services(db, settings).audit.record(Actor("shell"), "backup", "ok", str(target))
+    print(f"Backed up {settings.db_path} to {target} ({target.stat().st_size:,} bytes).")
+    return EXIT_OK
