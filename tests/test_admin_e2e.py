@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 import signal
+from pathlib import Path
 
 import discord
 import pytest
@@ -245,6 +246,42 @@ async def test_a_full_run_never_logs_the_token(
             await fake_discord.drop_connection()
     assert "IDENTIFY" in caplog.text or len(caplog.records) > 20
     assert fake_discord.token not in caplog.text
+
+
+def test_configured_logging_redacts_the_token_everywhere_it_writes(tmp_path: Path) -> None:
+    import io
+
+    from bot.discord.logs import configure_logging
+
+    token = "MTAxMjM0.the-real-token-value-xyz"
+    root = logging.getLogger()
+    before, level = list(root.handlers), root.level
+    try:
+        configure_logging(Settings(token=token, log_file=tmp_path / "lectern.log"))
+        installed = [h for h in root.handlers if h not in before]
+        assert installed, "configure_logging adds the terminal and file handlers"
+        terminal = io.StringIO()
+        for handler in installed:
+            if isinstance(handler, logging.StreamHandler) and not isinstance(
+                handler, logging.FileHandler
+            ):
+                handler.setStream(terminal)
+        try:
+            raise RuntimeError(f"request failed: Authorization: Bot {token}")
+        except RuntimeError:
+            logging.getLogger("discord.http").exception("sending with %s", token)
+        for handler in installed:
+            handler.flush()
+    finally:
+        for handler in root.handlers[:]:
+            if handler not in before:
+                root.removeHandler(handler)
+                handler.close()
+        root.setLevel(level)
+    written = (tmp_path / "lectern.log").read_text()
+    for output in (written, terminal.getvalue()):
+        assert "sending with" in output and "request failed" in output
+        assert token not in output and output.count(REDACTED) >= 2
 
 
 def test_redaction_filter_covers_messages_arguments_and_tracebacks() -> None:

@@ -96,7 +96,7 @@ async def test_set_post_at_the_instant_then_status_reflection_history(
         status = await fake_discord.slash("daily status", guild=guild, user=admin)
         history = await fake_discord.slash("daily history", guild=guild, user=admin)
         off = await fake_discord.slash("daily off", guild=guild, user=admin)
-        assert "Europe/Berlin" in text(off) or "off" in text(off).lower()
+        assert "Daily reflections off" in text(off) and "No more daily posts" in text(off)
         again = await fake_discord.slash("daily status", guild=guild, user=admin)
     status_text = text(status)
     assert f"/{general.id}/{post['id']}" in status_text
@@ -295,6 +295,54 @@ async def test_killed_between_intent_and_result_posts_exactly_once(
     assert state is not None and state.state == "sent" and state.message_id == int(post["id"])
     nonces = [r.body["nonce"] for r in fake_discord.calls("POST", POSTS) if "nonce" in r.body]
     assert nonces == [make_nonce(guild.id, date(2026, 11, 23))] * (2 if crash_after_send else 1)
+
+
+@pytest.mark.parametrize("crash_after_send", [False, True])
+async def test_restart_past_the_nonce_window_reads_history_and_matches_exactly(
+    fake_discord, tmp_path, guild, admin, monkeypatch, crash_after_send
+) -> None:
+    general = guild.channel("general")
+    clock = TestClock(BEFORE)
+    async with run_lectern(fake_discord, tmp_path, clock=clock) as bot:
+        await set_daily(fake_discord, guild, admin)
+        poster = scheduler(bot).poster
+        original = poster.send
+
+        async def dying_send(schedule, message, nonce):  # type: ignore[no-untyped-def]
+            if crash_after_send:
+                await original(schedule, message, nonce)
+            raise Crash
+
+        monkeypatch.setattr(poster, "send", dying_send)
+        with pytest.raises(Crash):
+            await scheduler(bot).run_due(DUE)
+        intent = await bot.services.daily_store.post(guild.id, "2026-11-23")
+        assert intent is not None and intent.passage_id is not None
+    sent_before = posts(fake_discord, general)
+    # A newer message of the bot's with the same title whose passage id only *contains* this
+    # one (metaphor-1 is inside metaphor-12): it must not be taken for the post.
+    title = "Reflection for Monday, 23 November 2026"
+    decoy = fake_discord.post_as_bot(
+        general, {"embeds": [{"title": title, "footer": {"text": f"x · {intent.passage_id}2"}}]}
+    )
+    # back ten minutes later: Discord no longer de-duplicates the nonce
+    clock.now = DUE + timedelta(minutes=10)
+    fake_discord.advance_clock(600)
+    async with run_lectern(fake_discord, tmp_path, clock=clock, sync=False) as bot:
+        daily = bot.services.daily_store
+        for _ in range(200):
+            state = await daily.post(guild.id, "2026-11-23")
+            if state is not None and state.state in ("sent", "late"):
+                break
+            await fake_discord.wait_for(lambda: True)
+    assert fake_discord.calls("GET", POSTS), "the channel's history was read"
+    real = [m for m in posts(fake_discord, general) if m["id"] != decoy["id"]]
+    assert len(real) == 1  # exactly one post, whether or not the first send got through
+    assert state is not None and state.message_id == int(real[0]["id"])
+    if crash_after_send:
+        assert real == sent_before and state.state == "sent"  # found, not sent again
+    else:
+        assert sent_before == [] and state.state == "late"  # sent now, ten minutes late
 
 
 async def test_two_servers_in_different_zones_across_a_dst_change(

@@ -33,6 +33,25 @@ class RedactSecrets(logging.Filter):
         return True
 
 
+class RedactingFormatter(logging.Formatter):
+    """Wraps a handler's formatter and redacts the finished text.
+
+    The filter alone is not enough: discord.py's colour formatter formats a traceback afresh
+    from ``exc_info``, so a token inside an exception's message would reach the terminal.
+    """
+
+    def __init__(self, inner: logging.Formatter | None, *secrets: str | None) -> None:
+        super().__init__()
+        self.inner = inner or logging.Formatter()
+        self.secrets = [s for s in secrets if s]
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = self.inner.format(record)
+        for secret in self.secrets:
+            text = text.replace(secret, REDACTED)
+        return text
+
+
 def configure_logging(settings: Settings) -> None:
     """Set up the root logger once, for the running bot."""
     level = logging.getLevelName(settings.log_level)
@@ -48,3 +67,4 @@ def configure_logging(settings: Settings) -> None:
     redact = RedactSecrets(settings.token)
     for each in root.handlers:
         each.addFilter(redact)
+        each.setFormatter(RedactingFormatter(each.formatter, settings.token))

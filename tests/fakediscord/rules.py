@@ -790,3 +790,21 @@ def _command_size(cmd: dict[str, Any]) -> int:
         return n
 
     return walk(cmd)
+
+
+def check_history_query(query: dict[str, str]) -> list[str]:
+    """Get Channel Messages' query (openapi ``/channels/{channel_id}/messages`` GET): at most
+    one of around/before/after (snowflakes), and ``limit`` an integer from 1 to 100."""
+    errs = [f"unknown query parameter {k!r}" for k in query if k not in HISTORY_QUERY]
+    anchors = [k for k in ("around", "before", "after") if k in query]
+    if len(anchors) > 1:
+        errs.append(f"only one of around, before, after: got {anchors}")
+    for key in anchors:
+        if not query[key].isdigit():
+            errs.append(f"{key} must be a snowflake, not {query[key]!r}")
+    if "limit" in query and not (query["limit"].isdigit() and 1 <= int(query["limit"]) <= 100):
+        errs.append(f"limit must be an integer from 1 to 100, not {query['limit']!r}")
+    return errs
+
+
+HISTORY_QUERY = ("around", "before", "after", "limit")

@@ -280,6 +280,11 @@ class FakeDiscord:
         self.deadline = deadline
         #: how long ``wait_*`` helpers wait before failing the test
         self.wait_timeout = wait_timeout
+        #: Discord de-duplicates a repeated ``nonce`` (with ``enforce_nonce``) only "in the past
+        #: few minutes"; the fake does so for this many seconds of its own clock
+        self.nonce_window = 300.0
+        #: seconds added to the wall clock by :meth:`advance_clock` (the fake's notion of now)
+        self.clock_offset = 0.0
         self.token = token
         self.heartbeat_interval_ms = heartbeat_interval_ms
         self.ids = Snowflakes()
@@ -1195,6 +1200,7 @@ class FakeDiscord:
             r("DELETE", base)(self._webhook_delete)
         r("GET", "/channels/{channel_id}")(self._get_channel)
         r("POST", "/channels/{channel_id}/messages")(self._create_message)
+        r("GET", "/channels/{channel_id}/messages")(self._history)
         r("GET", "/channels/{channel_id}/messages/{message_id}")(self._get_message)
         r("PATCH", "/channels/{channel_id}/messages/{message_id}")(self._edit_message)
         r("DELETE", "/channels/{channel_id}/messages/{message_id}")(self._delete_message)
@@ -1332,6 +1338,19 @@ class FakeDiscord:
             )
         return out
 
+    def now(self) -> float:
+        """The fake's clock: the wall clock, moved on by :meth:`advance_clock`."""
+        return time.time() + self.clock_offset
+
+    def post_as_bot(self, channel: Channel, body: dict[str, Any]) -> dict[str, Any]:
+        """Put a message from the bot in ``channel`` without the bot sending it (e.g. one an
+        earlier run of the bot posted)."""
+        return self._public(self._new_message(channel.id, body, []))
+
+    def advance_clock(self, seconds: float) -> None:
+        """Let ``seconds`` pass for Discord (nonce windows), without waiting for them."""
+        self.clock_offset += seconds
+
     def _new_message(
         self,
         channel_id: int,
@@ -1363,6 +1382,7 @@ class FakeDiscord:
             "components": body.get("components") or [],
             "pinned": False,
             "flags": (body.get("flags") or 0) | flags,
+            "_created": self.now(),
         }
         if channel is not None and channel.guild_id:
             msg["guild_id"] = str(channel.guild_id)
@@ -1470,7 +1490,8 @@ class FakeDiscord:
         nonce = body.get("nonce")
         if nonce is not None and body.get("enforce_nonce"):
             for m in self.messages(channel):
-                if m.get("nonce") == nonce and not m.get("webhook_id"):
+                recent = self.now() - m["_created"] <= self.nonce_window
+                if m.get("nonce") == nonce and not m.get("webhook_id") and recent:
                     return _json(self._public(m))
         mtype = 19 if body.get("message_reference") else 0
         msg = self._new_message(channel.id, body, call.request.files, mtype=mtype)
@@ -1480,6 +1501,39 @@ class FakeDiscord:
     async def _gateway_message(self, event: str, msg: dict[str, Any]) -> None:
         if self._session is not None and not msg.get("flags", 0) & rules.EPHEMERAL:
             await self.dispatch(event, self._public(msg))
+
+    async def _history(self, call: Call) -> web.Response:
+        """Get Channel Messages: newest first, ``limit`` 1-100 (default 50), ``before`` /
+        ``after`` / ``around`` a message id. Needs View Channel; without Read Message History
+        Discord answers an empty list. Ephemeral messages are not in a channel's history, and
+        a message read back carries no ``nonce`` (only the create response and event do)."""
+        channel = self._channel_or_404(call)
+        query = call.request.query
+        problems = rules.check_history_query(dict(query))
+        self._check("history", call, problems)
+        if problems:
+            raise DiscordError(400, 50035, "Invalid Form Body", {"_errors": problems})
+        if channel.guild_id is not None:
+            self._require(call, channel)
+            guild = self.guilds[channel.guild_id]
+            assert guild.me is not None
+            if not discord.Permissions(guild.me.permissions_in(channel)).read_message_history:
+                return _json([])
+        found = [
+            m for m in reversed(self.messages(channel)) if not m.get("flags", 0) & rules.EPHEMERAL
+        ]
+        limit = int(query.get("limit", 50))
+        if "before" in query:
+            found = [m for m in found if int(m["id"]) < int(query["before"])]
+        elif "after" in query:
+            found = [m for m in found if int(m["id"]) > int(query["after"])][-limit:]
+        elif "around" in query:
+            pivot = int(query["around"])
+            older = [m for m in found if int(m["id"]) <= pivot][: (limit + 1) // 2]
+            newer = [m for m in found if int(m["id"]) > pivot][-(limit // 2) :] if limit > 1 else []
+            found = newer + older
+        public = [{k: v for k, v in self._public(m).items() if k != "nonce"} for m in found]
+        return _json(public[:limit])
 
     async def _get_message(self, call: Call) -> web.Response:
         channel = self._channel_or_404(call)
