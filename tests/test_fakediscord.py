@@ -437,3 +437,28 @@ async def test_invalid_command_registration_is_a_breach(fake_discord, guild):
     assert any("lowercase" in b.message for b in taken)
     assert any("100" in b.message for b in taken)
     assert fake_discord.commands() == []
+
+
+async def test_channel_history_and_the_nonce_window(fake_discord, guild):
+    bot = MiniBot()
+    general = guild.channel("general")
+    async with fake_discord.running(bot):
+        channel = bot.get_channel(general.id)
+        assert isinstance(channel, discord.TextChannel)
+        first = await channel.send("one", nonce="n-1")
+        again = await channel.send("one again", nonce="n-1")  # within the window: the same
+        await channel.send("two")
+        newest = [m.content async for m in channel.history(limit=2)]
+        older = [m.content async for m in channel.history(before=discord.Object(first.id + 1))]
+        read_back = [m async for m in channel.history(limit=5)]
+        fake_discord.advance_clock(fake_discord.nonce_window + 1)
+        later = await channel.send("one, much later", nonce="n-1")
+        fake_discord.deny(general, guild.me, discord.Permissions(read_message_history=True))
+        hidden = [m async for m in channel.history(limit=5)]
+        with pytest.raises(discord.HTTPException):
+            await bot.http.logs_from(general.id, 101)
+    assert again.id == first.id and later.id != first.id
+    assert newest == ["two", "one"] and older == ["one"]
+    assert all(m.nonce is None for m in read_back)  # a message read back carries no nonce
+    assert hidden == []  # no Read Message History: Discord answers an empty list
+    assert fake_discord.take_breaches("history", contains="limit")

@@ -450,3 +450,122 @@ async def test_a_document_too_long_for_pages_is_also_a_file(
     assert pages > 20  # past MAX_PAGES: offered as a file, and still paged
     assert last.data["embeds"][0]["footer"]["text"].endswith(f"page 2 of {pages}")
     assert fake_discord.message(reply.original["id"])["attachments"]  # the file stays
+
+
+def _planted(fake: FakeDiscord, guild, *custom_ids: str) -> dict:  # type: ignore[no-untyped-def]
+    """A message with embeds and loose buttons, as Lectern posted them before this release."""
+    row = [
+        {"type": 2, "style": 2, "label": str(i), "custom_id": c} for i, c in enumerate(custom_ids)
+    ]
+    body = {"embeds": [{"title": "old"}], "components": [{"type": 1, "components": row}]}
+    return fake.post_as_bot(guild.channel("general"), body)
+
+
+async def test_buttons_posted_before_typed_ids_still_work_and_forged_ones_are_out_of_date(
+    fake_discord, tmp_path, guild, reader
+) -> None:
+    forged = ["lx:pp:metaphor-1:99999999999:1", "lx:dance:1", "lx:sp:nothex0000000000:0:1"]
+    old = _planted(fake_discord, guild, "lx:next:metaphor-1", "lx:src:0:1", *forged)
+    async with run_lectern(fake_discord, tmp_path):
+        following = await fake_discord.click("lx:next:metaphor-1", message=old, user=reader)
+        sources = await fake_discord.click("lx:src:0:1", message=old, user=reader)
+        refused = [await fake_discord.click(c, message=old, user=reader) for c in forged]
+    assert "entry 2 of 15 · metaphor-2" in following.data["embeds"][0]["footer"]["text"]
+    assert sources.data["embeds"][0]["title"] == "Sources"
+    for reply in refused:
+        assert reply.data["flags"] & EPHEMERAL
+        assert "out of date" in reply.data["embeds"][0]["description"]
+
+
+async def test_the_poem_names_its_author_wherever_it_shows(
+    fake_discord, tmp_path, guild, reader
+) -> None:
+    async with run_lectern(fake_discord, tmp_path):
+        poem = await fake_discord.slash("poem", guild=guild, user=reader)
+        stanza = await fake_discord.slash(
+            "passage", guild=guild, user=reader, options={"id": "shape-of-attention-7"}
+        )
+        sources = await fake_discord.slash("sources", guild=guild, user=reader)
+        authors = await fake_discord.autocomplete(
+            "quote", focused="author", value="reitz", guild=guild, user=reader
+        )
+        documents = await fake_discord.autocomplete(
+            "read", focused="document", value="reitz", guild=guild, user=reader
+        )
+        by_reitz = await fake_discord.slash(
+            "quote", guild=guild, user=reader, options={"author": "reitz"}
+        )
+        reflection = await fake_discord.click(button(stanza.data, "Whole document"), user=reader)
+    assert poem.data["embeds"][0]["author"]["name"] == "Kenneth Reitz"
+    assert "poem · Kenneth Reitz · 25 passages" in poem.data["embeds"][0]["footer"]["text"]
+    assert stanza.data["embeds"][0]["author"]["name"] == "Kenneth Reitz"
+    poem_field = next(
+        f for f in sources.data["embeds"][0]["fields"] if f["name"] == "The Shape of Attention"
+    )
+    assert "Kenneth Reitz" in poem_field["value"]
+    assert [c["value"] for c in authors.choices] == ["Kenneth Reitz"]
+    assert documents.choices[0]["name"].startswith("The Shape of Attention — Kenneth Reitz")
+    assert by_reitz.data["embeds"][0]["title"] == "The Shape of Attention"
+    assert reflection.data["embeds"][0]["author"]["name"] == "Kenneth Reitz"
+
+
+async def test_registered_commands_match_the_command_table(fake_discord, tmp_path) -> None:
+    from bot.reading.commands import READING_COMMANDS
+
+    async with run_lectern(fake_discord, tmp_path):
+        registered = {c["name"]: c for c in fake_discord.commands()}
+    for spec in READING_COMMANDS:
+        command = registered[spec.name]
+        assert command["description"] == spec.description
+        options = [
+            (o["name"], o["description"], o.get("required", False))
+            for o in command.get("options", [])
+        ]
+        assert options == [(o.name, o.description, o.required) for o in spec.options]
+    assert {s.name for s in READING_COMMANDS} == READING
+
+
+def test_the_readme_lists_exactly_the_reading_commands() -> None:
+    from bot.reading.commands import READING_COMMANDS
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## In Discord", 1)[1].split("\n## ", 1)[0]
+    listed = [line.split("`")[1] for line in section.splitlines() if line.startswith("| `/")]
+    assert listed == [spec.usage for spec in READING_COMMANDS]
+
+
+async def test_a_shell_ingest_is_seen_by_the_running_bot_without_a_reload(
+    fake_discord, tmp_path, guild, reader, passages_dir
+) -> None:
+    from tests.conftest import lectern_cli
+
+    db = tmp_path / "lectern.sqlite3"
+    async with run_lectern(fake_discord, tmp_path, passages=passages_dir) as bot:
+        before = await fake_discord.autocomplete(
+            "read", focused="document", value="late", guild=guild, user=reader
+        )
+        (passages_dir / "late.md").write_text(
+            document_text("A late arrival.\n\nAnd a second thought.", title="Late Thoughts"),
+            encoding="utf-8",
+        )
+        result = await asyncio.to_thread(
+            lectern_cli,
+            tmp_path,
+            "ingest",
+            LECTERN_DB=str(db),
+            LECTERN_PASSAGES_DIR=str(passages_dir),
+        )
+        assert result.returncode == 0, result.stderr
+        after = await fake_discord.autocomplete(
+            "read", focused="document", value="late", guild=guild, user=reader
+        )
+        read = await fake_discord.slash(
+            "read", guild=guild, user=reader, options={"document": "late"}
+        )
+        sources = await fake_discord.slash("sources", guild=guild, user=reader)
+        audit = [(e.actor, e.action) for e in await bot.services.audit.trail()]
+    assert before.choices == []
+    assert [c["value"] for c in after.choices] == ["late"]
+    assert read.data["embeds"][0]["title"] == "Late Thoughts"
+    assert "5 documents, 64 passages." in sources.data["embeds"][0]["description"]
+    assert ("shell", "ingest") in audit
