@@ -30,9 +30,10 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.daily_store import DailyStore, Schedule, ShardFilter
-from bot.schedule import due_on, next_due, parse_hhmm, search_zones
-from bot.store import Store
+from bot.core.db import Database
+from bot.daily.model import Schedule, ShardFilter
+from bot.daily.store import DailyStore
+from bot.daily.timing import due_on, next_due, parse_hhmm, search_zones
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 ZONES = [
@@ -51,7 +52,7 @@ ZONES = [
 ]
 
 
-async def populate(daily: DailyStore, count: int) -> None:
+async def populate(daily_db: Database, count: int) -> None:
     rng = random.Random(7)
     rows = []
     base = 1 << 40
@@ -63,7 +64,7 @@ async def populate(daily: DailyStore, count: int) -> None:
         rows.append(
             (guild_id, 1, local, zone.key, None, 0, day.isoformat(), int(due.timestamp()), 0, 0)
         )
-    db = daily.store.connection
+    db = daily_db.connection
     await db.execute("BEGIN")
     await db.executemany(
         """INSERT INTO daily_schedules (guild_id, channel_id, local_time, zone, role_id, thread,
@@ -98,10 +99,10 @@ async def main() -> None:
     search_zones("warm")  # load the zone list once
 
     with tempfile.TemporaryDirectory() as folder:
-        async with await Store.open(Path(folder) / "bench.sqlite3") as store:
+        async with await Database.open(Path(folder) / "bench.sqlite3") as store:
             daily = DailyStore(store)
             started = time.perf_counter()
-            await populate(daily, args.schedules)
+            await populate(store, args.schedules)
             print(f"{args.schedules:,} schedules written in {time.perf_counter() - started:.1f}s")
             rng = random.Random(11)
             db = store.connection

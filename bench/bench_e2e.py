@@ -41,13 +41,12 @@ for _p in (str(ROOT), str(BENCH)):
         sys.path.insert(0, _p)
 
 import discord  # noqa: E402
-from bot.ingest import sync_corpus  # noqa: E402
-from bot.render import Button, Card, Reply  # noqa: E402
-from bot.service import ERROR_COLOR  # noqa: E402
-from bot.store import Store  # noqa: E402
 from discord.ext import commands  # noqa: E402
 
-from bot import discord_ui  # noqa: E402
+from bot.core.db import Database  # noqa: E402
+from bot.core.reply import ERROR_COLOR, Button, Card, Reply  # noqa: E402
+from bot.corpus.ingest import sync_corpus  # noqa: E402
+from bot.discord import answer as discord_ui  # noqa: E402
 from tests.fakediscord import FakeDiscord, Guild, Interaction, Member  # noqa: E402
 from tests.lectern_harness import run_lectern  # noqa: E402
 
@@ -116,8 +115,8 @@ async def ingest(size: int, folder: Path) -> Path:
     db_dir = CACHE / f"db-{size}"
     db_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    async with await Store.open(db_dir / "lectern.sqlite3") as store:
-        report = await sync_corpus(store, folder)
+    async with await Database.open(db_dir / "lectern.sqlite3") as db:
+        report = await sync_corpus(db, folder)
     what = "unchanged" if report.skipped else f"ingested in {time.perf_counter() - started:.1f}s"
     print(f"corpus {size:,}: {folder} -> {db_dir} ({report.passages_after:,} passages, {what})")
     return db_dir
@@ -258,125 +257,6 @@ class FloorBot(commands.Bot):
         @self.tree.command(name="ping_rich", description="Answers a constant embed")
         async def ping_rich(interaction: discord.Interaction) -> None:
             await discord_ui.send(interaction, RICH)
-
-
-# ------------------------------------------------------------------------------ prototypes
-
-PROTOTYPES = {
-    "onehop": "Store._one/_all: one aiosqlite round trip (execute_fetchall), not three",
-    "cache": "Store.documents/authors/stats/passage_count memoised until the corpus is replaced",
-    "syncread": "Store._one/_all: run on a read-only sqlite3 connection in the event-loop thread",
-    "inline": "discord_ui._answer: await the work directly, a call_later timer defers if slow",
-    "noattach": "no whole-document attachment on page 1 of long documents (changes the reply!)",
-}
-
-
-def apply_prototypes(names: list[str]) -> None:
-    """Monkeypatch proposed bot/ changes into this process only, to measure their effect.
-
-    Nothing under bot/ is edited; without ``--prototype`` the bot runs exactly as shipped.
-    """
-    if "onehop" in names:
-
-        async def _one(self: Store, sql: str, params: Any = ()) -> Any:
-            rows = await self._db.execute_fetchall(sql, params)
-            return rows[0] if rows else None
-
-        async def _all(self: Store, sql: str, params: Any = ()) -> list[Any]:
-            return list(await self._db.execute_fetchall(sql, params))
-
-        Store._one = _one  # type: ignore[method-assign]
-        Store._all = _all  # type: ignore[method-assign]
-    if "syncread" in names:
-
-        def reader(self: Store) -> sqlite3.Connection:
-            db = self.__dict__.get("_bench_ro")
-            if db is None:
-                db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, isolation_level=None)
-                self.__dict__["_bench_ro"] = db
-            return db
-
-        async def _one_sync(self: Store, sql: str, params: Any = ()) -> Any:
-            return reader(self).execute(sql, params).fetchone()
-
-        async def _all_sync(self: Store, sql: str, params: Any = ()) -> list[Any]:
-            return reader(self).execute(sql, params).fetchall()
-
-        Store._one = _one_sync  # type: ignore[method-assign]
-        Store._all = _all_sync  # type: ignore[method-assign]
-    if "noattach" in names:
-        import bot.service
-
-        bot.service.MAX_PAGES = 10**9  # type: ignore[attr-defined]
-    if "inline" in names:
-        discord_ui._answer = _answer_inline  # type: ignore[assignment]
-    if "cache" in names:
-
-        def memoised(name: str) -> None:
-            original = getattr(Store, name)
-
-            async def cached(self: Store) -> Any:
-                memo = self.__dict__.setdefault("_bench_memo", {})
-                if name not in memo:
-                    memo[name] = await original(self)
-                return memo[name]
-
-            setattr(Store, name, cached)
-
-        for name in ("documents", "authors", "stats", "passage_count"):
-            memoised(name)
-        replace = Store.replace_corpus
-
-        async def replace_corpus(self: Store, *args: Any, **kwargs: Any) -> Any:
-            self.__dict__.pop("_bench_memo", None)
-            return await replace(self, *args, **kwargs)
-
-        Store.replace_corpus = replace_corpus  # type: ignore[method-assign]
-
-
-async def _answer_inline(
-    interaction: discord.Interaction[Any],
-    work: Awaitable[Reply],
-    bot: Any,
-    ephemeral_hint: bool,
-) -> None:
-    """discord_ui._answer without the extra task and asyncio.wait: the same guarantees (defer
-    after DEFER_AFTER seconds, friendly errors, an apology), one loop iteration fewer."""
-    deferring: asyncio.Future[Any] | None = None
-
-    def defer() -> None:
-        nonlocal deferring
-        if not interaction.response.is_done():
-            if interaction.type == discord.InteractionType.component:
-                deferring = asyncio.ensure_future(interaction.response.defer())
-            else:
-                deferring = asyncio.ensure_future(
-                    interaction.response.defer(thinking=True, ephemeral=ephemeral_hint)
-                )
-
-    timer = asyncio.get_running_loop().call_later(discord_ui.DEFER_AFTER, defer)
-    try:
-        reply = await work
-    except discord_ui.UserError as error:
-        timer.cancel()
-        if deferring is not None:
-            await deferring
-        bot.counters["answered"] += 1
-        await discord_ui.send(interaction, discord_ui.error_reply(str(error)))
-        return
-    except Exception:
-        timer.cancel()
-        if deferring is not None:
-            await asyncio.gather(deferring, return_exceptions=True)
-        bot.counters["failed"] += 1
-        discord_ui.log.exception("Error while answering %s", discord_ui.describe(interaction))
-        await discord_ui.send_apology(interaction)
-        return
-    timer.cancel()
-    if deferring is not None:
-        await deferring
-    bot.counters["answered"] += 1
-    await discord_ui.send(interaction, reply)
 
 
 # ------------------------------------------------------------------------------ measuring
@@ -613,18 +493,6 @@ def report(
 
 async def run(args: argparse.Namespace) -> int:
     print(machine_info())
-    prototypes = sorted({p for group in args.prototype for p in group.split(",") if p})
-    unknown = set(prototypes) - set(PROTOTYPES)
-    if unknown:
-        raise SystemExit(f"unknown prototype(s) {sorted(unknown)}; known: {sorted(PROTOTYPES)}")
-    apply_prototypes(prototypes)
-    banner = (
-        "PROTOTYPES APPLIED (not the bot as shipped): "
-        + "; ".join(f"{p}: {PROTOTYPES[p]}" for p in prototypes)
-        if prototypes
-        else "Bot as shipped (no prototypes)."
-    )
-    print(banner)
     sizes: list[int] = args.sizes
     prepared: dict[int, tuple[Path, Path, Workload]] = {}
     for size in sizes:
@@ -680,7 +548,6 @@ async def run(args: argparse.Namespace) -> int:
     table, all_pass = report(sizes, floors, results)
     print()
     print(machine_info())
-    print(banner)
     print(
         f"Iterations per command: {args.iterations} (in {args.rounds} rounds, {WARMUP} warm-up "
         f"runs per block); cooldown 0; percentiles are nearest-rank."
@@ -709,14 +576,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--iterations", type=int, default=300, help="measured runs per command")
     parser.add_argument("--rounds", type=int, default=3, help="alternating floor/Lectern blocks")
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument(
-        "--prototype",
-        action="append",
-        default=[],
-        metavar="NAME[,NAME]",
-        help="measure a proposed bot/ change, monkeypatched in this process only: "
-        + "; ".join(f"{k} = {v}" for k, v in PROTOTYPES.items()),
-    )
     args = parser.parse_args(argv)
     return asyncio.run(run(args))
 

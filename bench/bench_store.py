@@ -34,10 +34,51 @@ sys.path.insert(0, str(HERE))
 
 import aiosqlite  # noqa: E402
 import corpus_gen  # noqa: E402
-from bot.ingest import sync_corpus  # noqa: E402
-from bot.store import _PASSAGE_COLUMNS, _PASSAGE_FROM, PassageFilter, Store, _configure  # noqa: E402
 
-from bot.corpus import corpus_files  # noqa: E402
+from bot.core.db import Database  # noqa: E402
+from bot.core.db import configure as _configure  # noqa: E402
+from bot.corpus.files import corpus_files  # noqa: E402
+from bot.corpus.ingest import sync_corpus as _sync_corpus  # noqa: E402
+from bot.corpus.random import PassageFilter  # noqa: E402
+from bot.corpus.rows import PASSAGE_COLUMNS as _PASSAGE_COLUMNS  # noqa: E402
+from bot.corpus.rows import PASSAGE_JOINS, StoredPassage  # noqa: E402
+from bot.corpus.search import PassageSearch, SearchResults  # noqa: E402
+from bot.corpus.store import CorpusStore  # noqa: E402
+
+_PASSAGE_FROM = f"passages AS p {PASSAGE_JOINS}"
+
+
+class Store:
+    """The corpus reads and searches the bot makes, over one database (as the services hold
+    them), with the raw connection for the naive baselines."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.connection = db.connection
+        self.corpus = CorpusStore(db)
+        self.searcher = PassageSearch(db)
+        self.random_passage = self.corpus.random_passage
+        self.passage = self.corpus.passage
+        self.neighbours = self.corpus.neighbours
+        self.authors = self.corpus.authors
+        self.ping = db.ping
+        self.close = db.close
+
+    @classmethod
+    async def open(cls, path: Path) -> Store:
+        return cls(await Database.open(path))
+
+    async def search(self, query: str) -> SearchResults:
+        return await self.searcher.search(query)
+
+    async def related(self, passage_id: str) -> list[StoredPassage]:
+        source = await self.corpus.passage(passage_id)
+        return await self.searcher.related(source) if source else []
+
+
+async def sync_corpus(store: Store, folder: Path, **kwargs: Any) -> Any:
+    return await _sync_corpus(store.db, folder, **kwargs)
+
 
 CACHE = corpus_gen.CACHE
 POINT_FACTOR = 1.5  # point reads: median within 1.5x of the SELECT 1 floor

@@ -29,6 +29,7 @@ def test_values_are_parsed(tmp_path: Path) -> None:
             "LECTERN_DEV_GUILD_ID": "323456789012345678",
             "LECTERN_LOG_LEVEL": "debug",
             "LECTERN_COOLDOWN_SECONDS": "1.5",
+            "LECTERN_COOLDOWN_BURST": "8",
         },
         env_file=None,
     )
@@ -36,6 +37,8 @@ def test_values_are_parsed(tmp_path: Path) -> None:
     assert settings.owner_ids == {123456789012345678, 223456789012345678}
     assert settings.dev_guild_id == 323456789012345678
     assert settings.log_level == "DEBUG" and settings.cooldown_seconds == 1.5
+    assert settings.cooldown_burst == 8
+    assert load_settings({}, env_file=None).cooldown_burst == 5
 
 
 def test_env_file_is_read_and_the_environment_wins(tmp_path: Path) -> None:
@@ -64,6 +67,10 @@ def test_the_token_never_appears_in_the_repr() -> None:
         ("LECTERN_DB", "/", "LECTERN_DB: / is a folder"),
         ("LECTERN_COOLDOWN_SECONDS", "soon", "LECTERN_COOLDOWN_SECONDS must be a number"),
         ("LECTERN_COOLDOWN_SECONDS", "-1", "between 0 and 3600"),
+        ("LECTERN_COOLDOWN_BURST", "0", "LECTERN_COOLDOWN_BURST must be a whole number from 1"),
+        ("LECTERN_COOLDOWN_BURST", "2.5", "LECTERN_COOLDOWN_BURST must be a whole number"),
+        ("LECTERN_COOLDOWN_BURST", "²", "LECTERN_COOLDOWN_BURST must be a whole number"),
+        ("LECTERN_COOLDOWN_BURST", "100000", "from 1 to 1000"),
         ("DISCORD_TOKEN", "short", "DISCORD_TOKEN does not look like a bot token"),
     ],
 )

@@ -115,6 +115,11 @@ class Database:
     async def close(self) -> None:
         await self._db.close()
 
+    @property
+    def connection(self) -> aiosqlite.Connection:
+        """The raw connection, for tools that time SQL against Lectern's own queries."""
+        return self._db
+
     async def __aenter__(self) -> Self:
         return self
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-# Discord's limits (see the platform facts sheet).
+# Discord's documented limits (message, embed, component and autocomplete resources).
 CONTENT_LIMIT = 2000
 TITLE_LIMIT = 256
 DESCRIPTION_LIMIT = 4096

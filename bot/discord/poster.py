@@ -34,7 +34,7 @@ THREAD_PERMISSIONS = (
     ("create_public_threads", "Create Public Threads"),
     ("send_messages_in_threads", "Send Messages in Threads"),
 )
-#: Discord error codes (see the platform facts sheet).
+#: Discord JSON error codes (discord.com/developers/docs/topics/opcodes-and-status-codes).
 MISSING_ACCESS, MISSING_PERMISSIONS, UNKNOWN_CHANNEL = 50001, 50013, 10003
 
 Postable = discord.TextChannel

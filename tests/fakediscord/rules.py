@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 # ---------------------------------------------------------------------------------------------
-# Limits (discord-platform facts sheet, Discord docs)
+# Limits (Discord's documentation)
 # ---------------------------------------------------------------------------------------------
 
 CONTENT_MAX = 2000
