@@ -281,3 +281,20 @@ async def test_off_and_history(service: Services, now: dict[str, datetime]) -> N
     assert "https://discord.com/channels/" in history.cards[0].description
     off = await service.daily.off(GUILD)
     assert off.ephemeral and await service.daily_store.schedule(GUILD) is None
+
+
+async def test_forgetting_a_guild_is_all_or_nothing(service: Services) -> None:
+    await _set(service)
+    assert await _run(service, FakePoster(), DUE) == ["sent"]
+    # make the second half fail inside SQLite: nothing of the first half may stay done
+    await service.db.run(
+        """CREATE TRIGGER refuse BEFORE DELETE ON daily_posts
+        BEGIN SELECT RAISE(ABORT, 'disk on fire'); END"""
+    )
+    with pytest.raises(sqlite3.DatabaseError, match="disk on fire"):
+        await service.daily_store.forget_guild(GUILD)
+    assert await service.daily_store.schedule(GUILD) is not None
+    await service.db.run("DROP TRIGGER refuse")
+    await service.daily_store.forget_guild(GUILD)
+    assert await service.daily_store.schedule(GUILD) is None
+    assert await service.daily_store.post(GUILD, "2026-11-23") is None

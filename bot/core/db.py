@@ -1,10 +1,8 @@
 """The SQLite database: opening it, numbered migrations, and the one-hop query helpers.
 
 One :class:`Database` wraps one aiosqlite connection in autocommit mode, so every read sees the
-latest commit of any process. Multi-statement writes go through :meth:`Database.transaction`
-(``BEGIN IMMEDIATE``, serialised in this process by a lock); a long rebuild of the corpus runs
-on a short-lived second connection from :meth:`Database.writer`, so readers keep the previous
-corpus until it commits (WAL).
+latest commit of any process. Multi-statement writes go through :meth:`Database.transaction`, on a
+short-lived connection of their own, so readers keep the previous state until the commit (WAL).
 """
 
 from __future__ import annotations
@@ -91,7 +89,6 @@ class Database:
     def __init__(self, connection: aiosqlite.Connection, path: Path) -> None:
         self._db = connection
         self.path = path
-        self._write_lock = asyncio.Lock()
 
     @classmethod
     async def open(cls, path: Path, migrations: Sequence[Migration] | None = None) -> Self:
@@ -143,36 +140,28 @@ class Database:
         await self._db.executemany(sql, rows)
 
     @contextlib.asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Database]:
-        """``BEGIN IMMEDIATE`` … ``COMMIT`` (``ROLLBACK`` on any error) on this connection.
+    async def transaction(self, *, cache_mib: int = 0) -> AsyncIterator[Database]:
+        """One ``BEGIN IMMEDIATE`` … ``COMMIT`` (``ROLLBACK`` on any error) on a short-lived
+        connection of its own.
 
-        The lock keeps this process's other coroutines from slipping their statements into
-        the transaction; IMMEDIATE takes SQLite's write lock up front, so another process
-        waits for it (busy timeout) rather than failing half way.
-        """
-        async with self._write_lock:
-            await self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self
-            except BaseException:
-                await self._db.execute("ROLLBACK")
-                raise
-            await self._db.execute("COMMIT")
-
-    @contextlib.asynccontextmanager
-    async def writer(self) -> AsyncIterator[Database]:
-        """A short-lived second connection in one ``BEGIN IMMEDIATE`` transaction.
-
-        For long writes (replacing the corpus): readers of this database keep seeing the
-        previous state until the commit.
+        Its own connection, so no other coroutine's statement on this one can slip into the
+        transaction (or be rolled back with it), and readers here keep seeing the previous
+        state until the commit (WAL). IMMEDIATE takes SQLite's write lock up front, so another
+        writer, in this process or another, waits for it (busy timeout) rather than failing
+        half way. ``cache_mib`` enlarges the page cache for index builds.
         """
         connection = await aiosqlite.connect(self.path, isolation_level=None)
         try:
             await configure(connection)
-            await connection.execute("PRAGMA cache_size = -262144")  # 256 MiB for index builds
-            other = Database(connection, self.path)
-            async with other.transaction():
-                yield other
+            if cache_mib:
+                await connection.execute(f"PRAGMA cache_size = -{int(cache_mib) * 1024}")
+            await connection.execute("BEGIN IMMEDIATE")
+            try:
+                yield Database(connection, self.path)
+            except BaseException:
+                await connection.execute("ROLLBACK")
+                raise
+            await connection.execute("COMMIT")
         finally:
             await connection.close()
 

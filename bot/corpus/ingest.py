@@ -76,7 +76,7 @@ async def replace_corpus(
 ) -> IngestReport:
     """Swap in ``corpus`` in one transaction; on any error the previous corpus stays."""
     started = time.perf_counter()
-    async with db.writer() as writer:
+    async with db.transaction(cache_mib=256) as writer:
         report = await _diff(writer, corpus)
         await _write(writer, corpus)
         await writer.run_many(
