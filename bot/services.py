@@ -1,9 +1,9 @@
-"""The composition root of every service that does not need discord.py.
+"""Every service that does not need discord.py, built in one place.
 
-:func:`build_services` wires the stores, the features and their protocols together in one
-place. :class:`~bot.discord.bot.LecternBot` calls it and adds the Discord side (the daily
-poster and scheduler); the offline console and the shell call it too, so all three run the
-same services.
+:func:`build_services` wires the stores, the features and their protocols together.
+:class:`~bot.discord.bot.LecternBot` (the composition root of the running bot) calls it and
+adds the two Discord-side pieces, the daily poster and the scheduler that drives it; the
+offline console and the shell call it too, so all three run the same services.
 """
 
 from __future__ import annotations

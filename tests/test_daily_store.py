@@ -298,3 +298,26 @@ async def test_forgetting_a_guild_is_all_or_nothing(service: Services) -> None:
     await service.daily_store.forget_guild(GUILD)
     assert await service.daily_store.schedule(GUILD) is None
     assert await service.daily_store.post(GUILD, "2026-11-23") is None
+
+
+async def test_a_resent_intent_records_the_passage_it_sends_now(
+    service: Services, passages_dir
+) -> None:
+    from bot.corpus.files import load_corpus
+    from bot.corpus.ingest import replace_corpus
+
+    await _set(service)
+    poster = FakePoster()
+    poster.fail = Crash()  # type: ignore[assignment]  # dies while sending: only the intent
+    with pytest.raises(Crash):
+        await _run(service, poster, DUE)
+    intent = await service.daily_store.post(GUILD, "2026-11-23")
+    assert intent is not None and intent.state == INTENT and intent.passage_id
+    gone = intent.passage_id.rsplit("-", 1)[0]
+    (passages_dir / f"{gone}.md").unlink()  # a reload removes that passage's document
+    await replace_corpus(service.db, load_corpus(passages_dir))
+    poster.fail = None
+    assert await _run(service, poster, DUE + timedelta(minutes=1)) == ["sent"]
+    ((_, _, message),) = poster.sent
+    post = await service.daily_store.post(GUILD, "2026-11-23")
+    assert post is not None and post.passage_id == message.passage_id != intent.passage_id

@@ -569,3 +569,23 @@ async def test_a_shell_ingest_is_seen_by_the_running_bot_without_a_reload(
     assert read.data["embeds"][0]["title"] == "Late Thoughts"
     assert "5 documents, 64 passages." in sources.data["embeds"][0]["description"]
     assert ("shell", "ingest") in audit
+
+
+async def test_the_readme_names_every_server_and_owner_command_as_registered(
+    fake_discord, tmp_path
+) -> None:
+    owners = fake_discord.add_guild("Owners")
+    async with run_lectern(fake_discord, tmp_path, dev_guild_id=owners.id):
+        groups = [c for c in fake_discord.commands() if c["name"] == "daily"]
+        groups += [c for c in fake_discord.commands(guild=owners) if c["name"] == "admin"]
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    usages = []
+    for group in groups:
+        for sub in group["options"]:
+            options = [
+                o["name"] if o.get("required") else f"[{o['name']}]" for o in sub.get("options", [])
+            ]
+            usages.append(" ".join([f"/{group['name']} {sub['name']}", *options]))
+    assert len(usages) == 8  # five /daily, three /admin
+    missing = [u for u in usages if f"`{u}`" not in readme]
+    assert missing == []

@@ -159,7 +159,8 @@ class Database:
             try:
                 yield Database(connection, self.path)
             except BaseException:
-                await connection.execute("ROLLBACK")
+                if connection.in_transaction:  # SQLite may have rolled back by itself already
+                    await connection.execute("ROLLBACK")
                 raise
             await connection.execute("COMMIT")
         finally:

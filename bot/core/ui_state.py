@@ -8,11 +8,16 @@ pruned answers that it has expired and how to run the command again.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import logging
+import sqlite3
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
 from .db import Database
+
+log = logging.getLogger(__name__)
 
 RETENTION_DAYS = 90
 
@@ -27,6 +32,7 @@ class UiStateStore:
     def __init__(self, db: Database, today: Callable[[], date] = _today) -> None:
         self._db = db
         self._today = today
+        self._marking: set[asyncio.Task[None]] = set()
 
     async def save(self, payload: str) -> str:
         """Keep ``payload`` and return the short key a custom_id carries."""
@@ -39,12 +45,33 @@ class UiStateStore:
         return key
 
     async def load(self, key: str) -> str | None:
-        """The payload under ``key`` (marking it used today), or None once pruned."""
-        row = await self._db.one(
-            "UPDATE ui_state SET used_on = ? WHERE key = ? RETURNING payload",
-            (self._today().isoformat(), key),
-        )
-        return str(row[0]) if row else None
+        """The payload under ``key``, or None once pruned. A read: the day it was used is
+        marked in the background, at most once a day, so a button never waits for a write
+        lock that a long reload may hold."""
+        row = await self._db.one("SELECT payload, used_on FROM ui_state WHERE key = ?", (key,))
+        if row is None:
+            return None
+        today = self._today().isoformat()
+        if (row[1] or "") < today:
+            task = asyncio.create_task(self._mark_used(key, today))
+            self._marking.add(task)
+            task.add_done_callback(self._marking.discard)
+        return str(row[0])
+
+    async def _mark_used(self, key: str, today: str) -> None:
+        try:  # on a connection of its own: waiting for the lock holds up no other query
+            async with self._db.transaction() as tx:
+                await tx.run(
+                    "UPDATE ui_state SET used_on = ? WHERE key = ? AND used_on < ?",
+                    (today, key, today),
+                )
+        except sqlite3.Error as error:  # the next use marks it again
+            log.warning("Could not mark button state %s as used: %s", key, error)
+
+    async def settled(self) -> None:
+        """Wait until every background mark has been written (for tests and shutdown)."""
+        while self._marking:
+            await asyncio.gather(*self._marking)
 
     async def prune(self, keep_days: int = RETENTION_DAYS) -> int:
         """Delete state unused for ``keep_days``; the number of rows removed."""

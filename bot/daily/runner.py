@@ -198,7 +198,7 @@ class DailyRunner:
             await poster.check(schedule)
         except PostError as error:
             return await self._failed(schedule, day, due, now, error)
-        await self.store.touch_intent(schedule.guild_id, day.isoformat(), unix(now))
+        await self.store.touch_intent(schedule.guild_id, day.isoformat(), unix(now), passage.id)
         return await self._send(schedule, post, passage, day, due, now, poster)
 
     async def _find(self, poster: Poster, schedule: Schedule, post: Post, day: date) -> Sent | None:

@@ -204,11 +204,15 @@ class DailyStore:
         )
         return changed > 0
 
-    async def touch_intent(self, guild_id: int, local_date: str, attempted_at: int) -> None:
+    async def touch_intent(
+        self, guild_id: int, local_date: str, attempted_at: int, passage_id: str
+    ) -> None:
+        """Record another attempt at an intent, with the passage it now sends (re-chosen when
+        the corpus lost the first), so recovery looks for the message actually sent."""
         await self._run(
-            """UPDATE daily_posts SET attempted_at = ? WHERE guild_id = ? AND local_date = ?
-            AND state = 'intent'""",
-            (attempted_at, guild_id, local_date),
+            """UPDATE daily_posts SET attempted_at = ?, passage_id = ? WHERE guild_id = ?
+            AND local_date = ? AND state = 'intent'""",
+            (attempted_at, passage_id, guild_id, local_date),
         )
 
     async def record_sent(

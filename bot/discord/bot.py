@@ -109,9 +109,13 @@ class LecternBot(commands.Bot):
 
     async def _maintenance(self) -> None:
         while True:
-            removed = await self.services.ui_state.prune()
-            if removed:
-                log.info("Pruned %d unused button states", removed)
+            try:
+                removed = await self.services.ui_state.prune()
+            except Exception:  # e.g. a long shell ingest holds the lock: try again tomorrow
+                log.exception("Could not prune button state")
+            else:
+                if removed:
+                    log.info("Pruned %d unused button states", removed)
             await asyncio.sleep(MAINTENANCE_SECONDS)
 
     def _shards(self) -> ShardFilter | None:

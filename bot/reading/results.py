@@ -12,6 +12,12 @@ from .replies import FIELD_NAME_CHARS, FIELD_VALUE_CHARS, pager
 RESULTS_PER_PAGE = 5
 
 
+def result_name(number: int, passage: StoredPassage) -> str:
+    """``3. The Shape of Attention — stanza 7 of 24 · Kenneth Reitz``."""
+    by = f" · {passage.author}" if passage.author else ""
+    return f"{number}. {passage.title} — {passage.label}{by}"
+
+
 def snippet_value(snippet: str, passage_id: str) -> str:
     """A highlighted snippet and the passage id, within FIELD_VALUE_CHARS whatever the text."""
     suffix = f"\n`{passage_id}`"
@@ -36,7 +42,7 @@ def search_reply(results: SearchResults, key: str, page: int, *, user_id: int) -
         description += "\n" + " ".join(results.query.notes)
     fields = tuple(
         Field(
-            clip(f"{i}. {hit.passage.title} — {hit.passage.label}", FIELD_NAME_CHARS),
+            clip(result_name(i, hit.passage), FIELD_NAME_CHARS),
             snippet_value(hit.snippet, hit.passage.id),
         )
         for i, hit in enumerate(results.hits, first)
@@ -58,7 +64,7 @@ def related_reply(source: StoredPassage, related: list[StoredPassage]) -> Reply:
     """ "More like this": up to five passages sharing words with ``source``, each openable."""
     fields = tuple(
         Field(
-            clip(f"{i}. {p.title} — {p.label}", FIELD_NAME_CHARS),
+            clip(result_name(i, p), FIELD_NAME_CHARS),
             escape_markdown(clip(" ".join(p.text.split()), 300)) + f"\n`{p.id}`",
         )
         for i, p in enumerate(related, 1)

@@ -230,7 +230,10 @@ class ReadingService:
         payload = await self.ui_state.load(key)
         if payload is None:
             raise UserError("These filters have expired: run /quote again.")
-        document, author, kind, about = json.loads(payload)
+        try:
+            document, author, kind, about = json.loads(payload)
+        except (ValueError, TypeError):  # not a payload this version wrote
+            raise UserError("These filters have expired: run /quote again.") from None
         return PassageFilter(document=document, author=author, kind=kind, about=about)
 
     async def _search_page(self, query: str, key: str, page: int, user_id: int) -> Reply:
