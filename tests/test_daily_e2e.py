@@ -258,6 +258,21 @@ async def test_restart_before_and_after_the_post_time(fake_discord, tmp_path, gu
     assert len(posts(fake_discord, general)) == 2
 
 
+async def die_while_posting(bot: Any, monkeypatch: pytest.MonkeyPatch, *, after_send: bool) -> None:
+    """The process dies in the middle of the 09:00 post: before or after Discord got it."""
+    poster = scheduler(bot).poster
+    original = poster.send
+
+    async def dying_send(schedule, message, nonce):  # type: ignore[no-untyped-def]
+        if after_send:
+            await original(schedule, message, nonce)
+        raise Crash
+
+    monkeypatch.setattr(poster, "send", dying_send)
+    with pytest.raises(Crash):
+        await scheduler(bot).run_due(DUE)
+
+
 @pytest.mark.parametrize("crash_after_send", [False, True])
 async def test_killed_between_intent_and_result_posts_exactly_once(
     fake_discord, tmp_path, guild, admin, monkeypatch, crash_after_send
@@ -267,17 +282,7 @@ async def test_killed_between_intent_and_result_posts_exactly_once(
 
     async with run_lectern(fake_discord, tmp_path, clock=clock) as bot:
         await set_daily(fake_discord, guild, admin)
-        poster = scheduler(bot).poster
-        original = poster.send
-
-        async def dying_send(schedule, message, nonce):  # type: ignore[no-untyped-def]
-            if crash_after_send:
-                await original(schedule, message, nonce)
-            raise Crash
-
-        monkeypatch.setattr(poster, "send", dying_send)
-        with pytest.raises(Crash):
-            await scheduler(bot).run_due(DUE)
+        await die_while_posting(bot, monkeypatch, after_send=crash_after_send)
         state = await bot.services.daily_store.post(guild.id, "2026-11-23")  # type: ignore[union-attr]
         assert state is not None and state.state == "intent"
     # the process comes back a minute later: the start-up run finishes the post
@@ -305,17 +310,7 @@ async def test_restart_past_the_nonce_window_reads_history_and_matches_exactly(
     clock = TestClock(BEFORE)
     async with run_lectern(fake_discord, tmp_path, clock=clock) as bot:
         await set_daily(fake_discord, guild, admin)
-        poster = scheduler(bot).poster
-        original = poster.send
-
-        async def dying_send(schedule, message, nonce):  # type: ignore[no-untyped-def]
-            if crash_after_send:
-                await original(schedule, message, nonce)
-            raise Crash
-
-        monkeypatch.setattr(poster, "send", dying_send)
-        with pytest.raises(Crash):
-            await scheduler(bot).run_due(DUE)
+        await die_while_posting(bot, monkeypatch, after_send=crash_after_send)
         intent = await bot.services.daily_store.post(guild.id, "2026-11-23")
         assert intent is not None and intent.passage_id is not None
     sent_before = posts(fake_discord, general)
