@@ -21,7 +21,7 @@ from .core.db import StoreError
 
 log = logging.getLogger(__name__)
 
-EXIT_OK, EXIT_INVALID, EXIT_USAGE = verbs.EXIT_OK, verbs.EXIT_INVALID, verbs.EXIT_USAGE
+EXIT_OK = verbs.EXIT_OK
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,14 +54,30 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _readable(text: str) -> str:
+    """Text from the command line or a terminal with undecodable bytes (which Python keeps as
+    lone surrogates) shown as U+FFFD, so it can be printed and stored."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def _tolerant_streams() -> None:
+    for stream in (sys.stdin, sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="replace")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``lectern`` console script and ``python -m bot``."""
-    args = build_parser().parse_args(argv)
+    _tolerant_streams()
+    args = build_parser().parse_args(
+        [_readable(a) for a in (sys.argv[1:] if argv is None else argv)]
+    )
     try:
         settings = load_settings()
     except ConfigError as error:
         print(f"lectern: configuration error: {error}", file=sys.stderr)
-        return EXIT_USAGE
+        return verbs.EXIT_STARTUP
     verb = args.verb or "run"
     # The verbs print their own summaries; below WARNING, logs would only repeat them.
     level = logging.getLevelName(settings.log_level)
@@ -84,8 +100,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return asyncio.run(handlers[verb](args, settings))
     except StoreError as error:
-        print(f"lectern: database error: {error}", file=sys.stderr)
-        return EXIT_INVALID
+        print(f"lectern: LECTERN_DB ({settings.db_path}): {error}", file=sys.stderr)
+        return verbs.EXIT_STARTUP
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:  # `lectern passages | head`: the reader left; that is fine

@@ -5,6 +5,7 @@ Nothing reads the environment at import time. Every variable is documented in ``
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -48,8 +49,10 @@ def load_settings(
     Real environment variables win over ``.env``, as with python-dotenv's default.
     """
     values: dict[str, str] = {}
-    if env_file is not None and env_file.is_file():
-        values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    if env_file is not None and (env_file.exists() or env_file.is_symlink()):
+        text = _read_env_file(env_file)
+        loaded = dotenv_values(stream=io.StringIO(text))
+        values.update({k: v for k, v in loaded.items() if v is not None})
     values.update(os.environ if environ is None else environ)
 
     def get(name: str) -> str | None:
@@ -57,7 +60,9 @@ def load_settings(
         return value.strip() if value is not None and value.strip() else None
 
     token = get("DISCORD_TOKEN")
-    if token is not None and (any(c.isspace() for c in token) or len(token) < 20):
+    if token is not None and (
+        not token.isascii() or any(c.isspace() for c in token) or len(token) < 20
+    ):
         raise ConfigError(
             "DISCORD_TOKEN does not look like a bot token (copy it again from the Developer "
             "Portal's Bot page, without quotes or spaces)"
@@ -65,13 +70,12 @@ def load_settings(
     level = (get("LECTERN_LOG_LEVEL") or "INFO").upper()
     if level not in _LEVELS:
         raise ConfigError(f"LECTERN_LOG_LEVEL must be one of {', '.join(_LEVELS)}, not {level!r}")
+    # Not checked here: a broken passages folder must not stop a bot that has a corpus stored.
     passages = Path(get("LECTERN_PASSAGES_DIR") or BUNDLED_PASSAGES).expanduser()
-    if not passages.is_dir():
-        raise ConfigError(f"LECTERN_PASSAGES_DIR: {passages} is not a folder")
-    db_path = Path(get("LECTERN_DB") or DEFAULT_DB).expanduser()
-    if db_path.is_dir():
-        raise ConfigError(f"LECTERN_DB: {db_path} is a folder; give the path of a file")
+    db_path = _file_setting("LECTERN_DB", Path(get("LECTERN_DB") or DEFAULT_DB).expanduser())
     log_file = get("LECTERN_LOG_FILE")
+    if log_file:
+        _file_setting("LECTERN_LOG_FILE", Path(log_file).expanduser())
     return Settings(
         token=token,
         db_path=db_path,
@@ -90,10 +94,45 @@ def load_settings(
     )
 
 
+def _read_env_file(path: Path) -> str:
+    """The text of ``.env``; anything that is not a readable UTF-8 file is one clear line."""
+    try:
+        raw = path.read_bytes()
+    except IsADirectoryError:
+        raise ConfigError(f"{path} is a folder; .env must be a file of NAME=value lines") from None
+    except PermissionError:
+        raise ConfigError(f"{path} cannot be read (permission denied)") from None
+    except OSError as error:
+        raise ConfigError(f"{path} cannot be read: {error.strerror or error}") from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        raise ConfigError(f"{path} is not UTF-8 text (line {line}): save it as UTF-8") from None
+
+
+def _file_setting(name: str, path: Path) -> Path:
+    """A file Lectern will create or write: refuse what can be seen to be impossible already.
+    (Whether it can really be written is found out when it is opened, and named there too.)"""
+    try:
+        if path.is_dir():
+            raise ConfigError(f"{name}: {path} is a folder; give the path of a file")
+        if path.exists() and not path.is_file():
+            raise ConfigError(f"{name}: {path} is not a regular file (a device or pipe)")
+        for parent in path.parents:
+            if parent.exists():
+                if not parent.is_dir():
+                    raise ConfigError(f"{name}: {parent} is a file, so {path} cannot be created")
+                break
+    except OSError as error:  # e.g. a name too long for the filesystem
+        raise ConfigError(f"{name}: {path} cannot be used: {error.strerror or error}") from None
+    return path
+
+
 def _snowflake(name: str, value: str | None) -> int | None:
     if value is None:
         return None
-    if not value.isdigit() or not 15 <= len(value) <= 21:
+    if not (value.isascii() and value.isdigit()) or not 15 <= len(value) <= 21:
         raise ConfigError(f"{name} must be a Discord id (15-21 digits), not {value!r}")
     return int(value)
 
@@ -109,9 +148,11 @@ def _number(name: str, value: str | None, default: float, low: float, high: floa
     if value is None:
         return default
     try:
+        if not value.isascii():  # float() would take other scripts' digits: be plain
+            raise ValueError(value)
         number = float(value)
     except ValueError:
-        raise ConfigError(f"{name} must be a number, not {value!r}") from None
+        raise ConfigError(f"{name} must be a number (digits 0-9), not {value!r}") from None
     if not low <= number <= high:
         raise ConfigError(f"{name} must be between {low:g} and {high:g}, not {value}")
     return number

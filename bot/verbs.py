@@ -18,7 +18,7 @@ from typing import TextIO
 from . import __version__
 from .admin.audit import Actor
 from .admin.replies import summary
-from .config import Settings
+from .config import ConfigError, Settings
 from .console import Console
 from .core.db import Database
 from .corpus.files import load_corpus
@@ -29,12 +29,22 @@ from .services import Services, build_services
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 #: The bot cannot start as configured (sysexits' EX_CONFIG): systemd should not retry.
 EXIT_STARTUP = 78
+#: Discord could not be reached (EX_UNAVAILABLE): systemd's restart tries again later.
+EXIT_UNAVAILABLE = 69
 
 
 def _print_problems(error: CorpusError, out: TextIO = sys.stderr) -> None:
+    if len(error.problems) == 1:
+        print(f"lectern: {error.problems[0]} (nothing was changed)", file=out)
+        return
     print(f"lectern: the corpus is invalid ({error}); nothing was changed:", file=out)
     for problem in error.problems:
         print(f"  {problem}", file=out)
+
+
+def _print_not_documents(lines: tuple[str, ...] | list[str]) -> None:
+    for line in lines:
+        print(f"lectern: warning: {line}", file=sys.stderr)
 
 
 class _ProgressBar:
@@ -79,6 +89,7 @@ async def ingest(args: argparse.Namespace, settings: Settings) -> int:
         except CorpusError as error:
             _print_problems(error)
             return EXIT_INVALID
+        _print_not_documents([str(p) for p in corpus.skipped])
         print(
             f"{folder}: {len(corpus.documents)} documents, {corpus.passage_count} passages, "
             "all valid."
@@ -93,6 +104,7 @@ async def ingest(args: argparse.Namespace, settings: Settings) -> int:
             _print_problems(error)
             return EXIT_INVALID
         await _services(db, settings).audit.record(Actor("shell"), "ingest", "ok", summary(report))
+    _print_not_documents(report.not_documents)
     if report.skipped:
         print(f"Corpus unchanged: {report.documents} documents, {report.passages_after} passages.")
         return EXIT_OK
@@ -166,13 +178,19 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
             file=sys.stderr,
         )
         return await console(args, settings)
-    from .discord.bot import StartupError  # imports discord.py only when needed
+    from .discord.bot import DiscordUnreachable, StartupError  # discord.py only when needed
     from .discord.run import run_bot
 
     try:
         await run_bot(settings)
+    except DiscordUnreachable as error:
+        print(f"lectern: cannot start: {error}", file=sys.stderr)
+        return EXIT_UNAVAILABLE
     except StartupError as error:
         print(f"lectern: cannot start: {error}", file=sys.stderr)
+        return EXIT_STARTUP
+    except ConfigError as error:
+        print(f"lectern: configuration error: {error}", file=sys.stderr)
         return EXIT_STARTUP
     return EXIT_OK
 

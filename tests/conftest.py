@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import textwrap
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -57,6 +59,44 @@ def lectern_cli(
         text=True,
         timeout=60,
         check=False,
+    )
+
+
+#: Who runs the permission tests: as root (CI here), another user, since root reads anything.
+READER_UID = 65534 if os.geteuid() == 0 else None
+
+
+@pytest.fixture
+def shared_dir() -> Iterator[Path]:
+    """A temporary folder the permission tests' other user can use too."""
+    folder = Path(tempfile.mkdtemp(prefix="lectern-"))
+    folder.chmod(0o777)
+    try:
+        yield folder
+    finally:
+        for path in [folder, *folder.rglob("*")]:
+            with contextlib.suppress(OSError):
+                path.chmod(0o777 if path.is_dir() else 0o666)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def run_as_reader(folder: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """``python -m bot ARGS`` in ``folder``, as a user without root's power to read anything."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("LECTERN_", "DISCORD_"))}
+    clean.update({"LECTERN_DB": str(folder / "db.sqlite3"), **env})
+    extra: dict[str, object] = {}
+    if READER_UID is not None:
+        extra = {"user": READER_UID, "group": READER_UID, "extra_groups": []}
+    return subprocess.run(  # type: ignore[call-overload, no-any-return]
+        [sys.executable, "-m", "bot", *args],
+        stdin=subprocess.DEVNULL,
+        cwd=folder,
+        env={**clean, "HOME": str(folder)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        **extra,
     )
 
 

@@ -341,3 +341,52 @@ async def test_backup_while_the_bot_runs(fake_discord, tmp_path) -> None:
     with sqlite3.connect(tmp_path / "copy.sqlite3") as copy:
         assert copy.execute("SELECT count(*) FROM passages").fetchone()[0] == 62
         assert copy.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+async def test_an_unreachable_discord_is_one_sentence_to_retry_later(tmp_path) -> None:
+    import socket
+
+    from bot.discord.bot import DiscordUnreachable
+    from bot.discord.run import run_bot
+
+    with socket.socket() as probe:  # a port on 127.0.0.1 that nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings = Settings(token="a" * 30 + ".fake", db_path=tmp_path / "db.sqlite3")
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        with (
+            patched(f"http://127.0.0.1:{port}/api/v10", f"ws://127.0.0.1:{port}/"),
+            pytest.raises(DiscordUnreachable, match="could not reach Discord"),
+        ):
+            await run_bot(settings)
+    finally:
+        for handler in root.handlers[:]:
+            if handler not in handlers:
+                root.removeHandler(handler)
+        for handler in handlers:
+            if handler not in root.handlers:
+                root.addHandler(handler)
+        root.setLevel(level)
+
+
+def test_logging_prints_each_line_once_and_names_an_unwritable_log_file(tmp_path) -> None:
+    from bot.config import ConfigError
+    from bot.discord.logs import configure_logging
+
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        logging.basicConfig(force=True)  # what the command line set up before the bot starts
+        configure_logging(Settings(token="t" * 30))
+        terminal = [h for h in root.handlers if isinstance(h, logging.StreamHandler)]
+        assert len(terminal) == 1
+        with pytest.raises(ConfigError, match="LECTERN_LOG_FILE: cannot write /proc/"):
+            configure_logging(Settings(log_file=Path("/proc/lectern/lectern.log")))
+    finally:
+        for handler in root.handlers[:]:
+            root.removeHandler(handler)
+        for handler in handlers:
+            root.addHandler(handler)
+        root.setLevel(level)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import document_text, lectern_cli
+from tests.conftest import document_text, lectern_cli, run_as_reader
 
 lectern = lectern_cli
 
@@ -63,14 +63,23 @@ def test_ingest_then_unchanged(tmp_path: Path) -> None:
     ("env", "message"),
     [
         ({"LECTERN_OWNER_IDS": "me"}, "LECTERN_OWNER_IDS must be a Discord id"),
-        ({"LECTERN_PASSAGES_DIR": "/nope"}, "LECTERN_PASSAGES_DIR"),
+        ({"LECTERN_OWNER_IDS": "١٢٣٤٥٦٧٨٩٠١٢٣٤٥٦"}, "LECTERN_OWNER_IDS must be a Discord id"),
+        ({"LECTERN_DEV_GUILD_ID": "①②③④⑤⑥⑦⑧⑨①②③④⑤⑥"}, "LECTERN_DEV_GUILD_ID must be"),
+        ({"LECTERN_COOLDOWN_SECONDS": "²"}, "LECTERN_COOLDOWN_SECONDS must be a number"),
+        ({"LECTERN_DB": "/dev/full"}, "LECTERN_DB: /dev/full is not a regular file"),
+        ({"LECTERN_DB": "/etc/hostname/lectern.sqlite3"}, "/etc/hostname is a file"),
+        ({"LECTERN_DB": "/"}, "LECTERN_DB: / is a folder"),
+        ({"LECTERN_LOG_FILE": "/dev/full"}, "LECTERN_LOG_FILE: /dev/full is not a regular"),
+        ({"LECTERN_LOG_FILE": "/tmp"}, "LECTERN_LOG_FILE: /tmp is a folder"),
+        ({"LECTERN_DB": "/proc/lectern/db.sqlite3"}, "LECTERN_DB (/proc/lectern/db.sqlite3)"),
+        ({"LECTERN_DB": "x" * 5000}, "LECTERN_DB"),
     ],
 )
 def test_bad_settings_are_one_line_not_a_traceback(
     tmp_path: Path, env: dict[str, str], message: str
 ) -> None:
     result = lectern(tmp_path, "stats", **env)
-    assert result.returncode == 2
+    assert result.returncode == 78, result.stderr  # EX_CONFIG: systemd does not retry
     assert message in result.stderr and "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
 
@@ -78,8 +87,33 @@ def test_bad_settings_are_one_line_not_a_traceback(
 def test_unusable_database_is_one_clear_sentence(tmp_path: Path) -> None:
     (tmp_path / "db.sqlite3").write_text("garbage " * 1000)
     result = lectern(tmp_path, "stats")
+    assert result.returncode == 78
+    assert "LECTERN_DB" in result.stderr and "not a usable SQLite database" in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("kind", ["folder", "not utf-8", "unreadable"])
+def test_a_bad_env_file_is_one_line_naming_it(shared_dir: Path, kind: str) -> None:
+    env = shared_dir / ".env"
+    if kind == "folder":
+        env.mkdir()
+    elif kind == "not utf-8":
+        env.write_bytes(b"LECTERN_LOG_LEVEL=INFO\nDISCORD_TOKEN=\xff\xfe\n")
+    else:
+        env.write_text("LECTERN_LOG_LEVEL=INFO\n")
+        env.chmod(0)
+    result = run_as_reader(shared_dir, "stats")
+    assert result.returncode == 78, result.stderr
+    assert ".env" in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_broken_passages_folder_is_one_line_for_the_shell(tmp_path: Path) -> None:
+    result = lectern(tmp_path, "stats", LECTERN_PASSAGES_DIR="/nope")
     assert result.returncode == 1
-    assert "database error" in result.stderr and "Traceback" not in result.stderr
+    assert "lectern: /nope: there is no such folder (nothing was changed)" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
 
 
 def test_invite_link_has_exactly_the_needed_permissions(tmp_path: Path) -> None:

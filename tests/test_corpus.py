@@ -242,7 +242,7 @@ def test_not_utf8_names_the_line(tmp_path: Path) -> None:
 def test_file_over_the_size_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(parse_module, "MAX_FILE_BYTES", 100)
     (tmp_path / "a.md").write_text(document_text("x" * 200), encoding="utf-8")
-    assert "a.md:1: file is" in problems_of(tmp_path)[0]
+    assert "a.md: file is 261 bytes; the limit is 100" in problems_of(tmp_path)[0]
 
 
 def test_passage_too_long_to_show(tmp_path: Path) -> None:

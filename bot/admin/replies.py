@@ -39,11 +39,20 @@ def summary(report: IngestReport) -> str:
     return "; ".join(parts)
 
 
+def _not_documents(report: IngestReport) -> list[Field]:
+    if not report.not_documents:
+        return []
+    text = clip(escape_markdown("\n".join(report.not_documents)), 1000)
+    return [Field(f"Skipped: not documents ({len(report.not_documents)})", text)]
+
+
 def reload_reply(report: IngestReport, *, dry_run: bool) -> Reply:
     if report.skipped:
         title = "Nothing to reload" if not dry_run else "Dry run: nothing would change"
         text = f"The passages folder matches the corpus ({report.passages_after} passages)."
-        return Reply(cards=(Card(title=title, description=text, color=OK_COLOR),), ephemeral=True)
+        notes = tuple(_not_documents(report))
+        card = Card(title=title, description=text, fields=notes, color=OK_COLOR)
+        return Reply(cards=(card,), ephemeral=True)
     title = "Dry run: this is what would change" if dry_run else "Corpus reloaded"
     fields = [Field("Passages", f"{report.passages_before} → {report.passages_after}", True)]
     for label, slugs in _changes(report):
@@ -53,6 +62,7 @@ def reload_reply(report: IngestReport, *, dry_run: bool) -> Reply:
         fields.append(
             Field(f"Ids that no longer exist ({len(report.vanished_ids)})", clip(ids, 1000))
         )
+    fields += _not_documents(report)
     text = (
         "Nothing was changed."
         if dry_run

@@ -93,17 +93,20 @@ class Database:
     @classmethod
     async def open(cls, path: Path, migrations: Sequence[Migration] | None = None) -> Self:
         """Open (creating if needed) and migrate the database at ``path``."""
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise StoreError(f"cannot create its folder: {error.strerror or error}") from None
         try:
             connection = await aiosqlite.connect(path, isolation_level=None)
-        except sqlite3.Error as error:
-            raise StoreError(f"cannot open the database {path}: {error}") from error
+        except (sqlite3.Error, OSError) as error:
+            raise StoreError(f"cannot open the database: {error}") from None
         try:
             await configure(connection)
             await migrate(connection, bundled_migrations() if migrations is None else migrations)
         except sqlite3.DatabaseError as error:
             await connection.close()
-            raise StoreError(f"{path} is not a usable SQLite database: {error}") from error
+            raise StoreError(f"not a usable SQLite database ({error})") from None
         except BaseException:
             await connection.close()
             raise

@@ -1,67 +1,160 @@
-"""The passages folder: which files are documents, a cheap signature of them, loading them all."""
+"""The passages folder: which files are documents, a cheap signature of them, loading them all.
+
+The folder is a filesystem, not a list of nice files. Links are followed, but a link back to a
+folder already read is skipped; things that cannot be documents (named pipes, sockets, devices,
+a folder named ``x.md``) are skipped with a warning; what should be a document but cannot be
+read (a dangling link, a loop, no permission, a file that vanished, folders nested absurdly
+deep) is a problem, reported as ``file: message`` like any other. Nothing here blocks on a
+named pipe or raises past :class:`~bot.corpus.model.CorpusError`.
+"""
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
+import stat
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .model import PARSER_VERSION, Corpus, CorpusError, Document, Problem
 from .parse import parse_file
 
+#: Folders nested deeper than this are a problem, not a reason to recurse forever.
+MAX_DEPTH = 32
 
-def _walk(folder: Path, prefix: str = "") -> Iterator[tuple[str, os.DirEntry[str]]]:
-    """``(relative path, entry)`` of every document file below ``folder``, unsorted.
 
-    ``*.md`` files, except READMEs and anything whose name starts with ``.`` or ``_``. Uses
-    ``os.scandir``: its entries carry what ``stat`` needs, which keeps a warm start over
+@dataclass
+class Listing:
+    """What :func:`scan` found: document files, things skipped, and problems."""
+
+    files: list[tuple[str, Path, os.stat_result]] = field(default_factory=list)
+    skipped: list[Problem] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a named pipe"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "a folder" if stat.S_ISDIR(mode) else "not a regular file"
+
+
+def _reason(error: OSError) -> str:
+    if error.errno == errno.ELOOP:
+        return "a link that loops back on itself"
+    if error.errno == errno.ENAMETOOLONG:
+        return "the path is too long for this system"
+    if isinstance(error, PermissionError):
+        return "cannot read it: permission denied"
+    if isinstance(error, FileNotFoundError):
+        return "it vanished while the folder was being read"
+    return f"cannot read it: {error.strerror or error}"
+
+
+def _is_document(name: str) -> bool:
+    return name.endswith(".md") and name.lower() != "readme.md"
+
+
+def scan(folder: Path) -> Listing:
+    """Every document file below ``folder`` (``*.md``, except READMEs and anything whose name
+    starts with ``.`` or ``_``), iteratively, with what was skipped and what is wrong.
+
+    Uses ``os.scandir``: its entries carry what ``stat`` needs, which keeps a warm start over
     thousands of files to a few milliseconds.
     """
-    with os.scandir(folder) as entries:
+    found = Listing()
+    root = folder.name or str(folder)
+    try:
+        top = folder.stat()
+    except FileNotFoundError:
+        found.problems.append(Problem(str(folder), 0, "there is no such folder"))
+        return found
+    except OSError as error:
+        found.problems.append(Problem(str(folder), 0, _reason(error)))
+        return found
+    if not stat.S_ISDIR(top.st_mode):
+        found.problems.append(Problem(str(folder), 0, "not a folder"))
+        return found
+    seen = {(top.st_dev, top.st_ino)}
+    stack: list[tuple[Path, str, int]] = [(folder, "", 0)]
+    while stack:
+        here, prefix, depth = stack.pop()
+        try:
+            with os.scandir(here) as listing:
+                entries = list(listing)
+        except OSError as error:
+            found.problems.append(Problem(f"{root}/{prefix}".rstrip("/"), 0, _reason(error)))
+            continue
         for entry in entries:
             if entry.name.startswith((".", "_")):
                 continue
-            if entry.is_dir():
-                yield from _walk(Path(entry.path), f"{prefix}{entry.name}/")
-            elif entry.name.endswith(".md") and entry.name.lower() != "readme.md":
-                yield f"{prefix}{entry.name}", entry
+            relative = f"{prefix}{entry.name}"
+            shown = f"{root}/{relative}"
+            try:
+                st = entry.stat()  # follows links
+            except OSError as error:
+                dangling = isinstance(error, FileNotFoundError) and entry.is_symlink()
+                reason = "a link that points at nothing" if dangling else _reason(error)
+                if _is_document(entry.name) or entry.is_symlink():
+                    found.problems.append(Problem(shown, 0, reason))
+                continue
+            if stat.S_ISDIR(st.st_mode) and not _is_document(entry.name):
+                if (st.st_dev, st.st_ino) in seen:
+                    found.skipped.append(Problem(shown, 0, "a link to a folder already read"))
+                elif depth + 1 > MAX_DEPTH:
+                    found.problems.append(
+                        Problem(shown, 0, f"folders nested deeper than {MAX_DEPTH} levels")
+                    )
+                else:
+                    seen.add((st.st_dev, st.st_ino))
+                    stack.append((Path(entry.path), f"{relative}/", depth + 1))
+            elif _is_document(entry.name):
+                if stat.S_ISREG(st.st_mode):
+                    found.files.append((relative, Path(entry.path), st))
+                else:
+                    skipped = f"{_kind(st.st_mode)}, not a document: skipped"
+                    found.skipped.append(Problem(shown, 0, skipped))
+    found.files.sort(key=lambda f: f[0])
+    return found
 
 
 def corpus_files(folder: Path) -> list[Path]:
     """The document files of a folder, sorted."""
-    return sorted(Path(entry.path) for _, entry in _walk(folder))
+    return [path for _, path, _ in scan(folder).files]
 
 
 def folder_signature(folder: Path) -> str:
-    """A cheap signature of the folder (names, sizes, mtimes): unchanged means nothing to read.
+    """A cheap signature of the folder (names, sizes, mtimes, and whatever is wrong with it):
+    unchanged means nothing to read.
 
     It lets a restart skip reading and hashing the corpus; when it differs, the content hashes
     decide whether anything really changed.
     """
-    lines = []
-    for relative, entry in _walk(folder):
-        st = entry.stat()
-        lines.append(f"{relative}\0{st.st_size}\0{st.st_mtime_ns}\n")
-    lines.sort()
+    found = scan(folder)
+    lines = [f"{rel}\0{st.st_size}\0{st.st_mtime_ns}\n" for rel, _, st in found.files]
+    lines += [f"! {p}\n" for p in found.problems + found.skipped]
     return hashlib.sha256(f"parser {PARSER_VERSION}\n{''.join(lines)}".encode()).hexdigest()
 
 
 def load_corpus(folder: Path, progress: Callable[[int, int], None] | None = None) -> Corpus:
     """Read, parse and validate every document in ``folder``; raise CorpusError on any problem."""
-    if not folder.is_dir():
-        raise CorpusError([Problem(str(folder), 0, "not a folder")])
-    files = corpus_files(folder)
+    found = scan(folder)
     documents: list[Document] = []
-    problems: list[Problem] = []
-    for index, path in enumerate(files, 1):
+    problems: list[Problem] = list(found.problems)
+    root = folder.name or str(folder)
+    for index, (relative, path, _) in enumerate(found.files, 1):
         try:
-            documents.append(parse_file(path, display=_display(path, folder)))
+            documents.append(parse_file(path, display=f"{root}/{relative}"))
         except CorpusError as error:
             problems.extend(error.problems)
         if progress:
-            progress(index, len(files))
-    if not files:
+            progress(index, len(found.files))
+    if not found.files and not problems:
         problems.append(Problem(str(folder), 0, "no documents (*.md files) in this folder"))
     problems.extend(_duplicate_slugs(documents))
     if problems:
@@ -70,14 +163,7 @@ def load_corpus(folder: Path, progress: Callable[[int, int], None] | None = None
     digest = hashlib.sha256(f"parser {PARSER_VERSION}\n".encode())
     for doc in documents:
         digest.update(f"{doc.slug}\0{doc.content_hash}\n".encode())
-    return Corpus(tuple(documents), digest.hexdigest())
-
-
-def _display(path: Path, folder: Path) -> str:
-    try:
-        return str(path.relative_to(folder.parent))
-    except ValueError:
-        return str(path)
+    return Corpus(tuple(documents), digest.hexdigest(), tuple(found.skipped))
 
 
 def _duplicate_slugs(documents: list[Document]) -> Iterator[Problem]:

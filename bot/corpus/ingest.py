@@ -37,6 +37,7 @@ class IngestReport:
     changed: tuple[str, ...] = ()
     vanished_ids: tuple[str, ...] = ()
     seconds: float = 0.0
+    not_documents: tuple[str, ...] = ()  # warnings: things in the folder skipped as no documents
 
 
 async def sync_corpus(
@@ -67,7 +68,9 @@ async def preview_replace(db: Database, corpus: Corpus) -> IngestReport:
     """What :func:`replace_corpus` would change, without changing anything."""
     report = await _diff(db, corpus)
     if corpus.fingerprint == await _meta(db, "fingerprint"):
-        return IngestReport(True, report.documents, report.passages_before, report.passages_before)
+        before = report.passages_before
+        notes = report.not_documents
+        return IngestReport(True, report.documents, before, before, not_documents=notes)
     return report
 
 
@@ -105,6 +108,7 @@ async def replace_corpus(
         report.changed,
         report.vanished_ids,
         seconds,
+        report.not_documents,
     )
 
 
@@ -149,6 +153,7 @@ async def _diff(db: Database, corpus: Corpus) -> IngestReport:
         removed,
         changed,
         tuple(vanished),
+        not_documents=tuple(str(p) for p in corpus.skipped),
     )
 
 

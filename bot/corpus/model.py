@@ -42,7 +42,8 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.path}:{self.line}: {self.message}"
+        where = f"{self.path}:{self.line}" if self.line else self.path
+        return f"{where}: {self.message}"
 
 
 class CorpusError(Exception):
@@ -99,6 +100,7 @@ class Corpus:
 
     documents: tuple[Document, ...]
     fingerprint: str  # changes whenever any document's content (or the parser) changes
+    skipped: tuple[Problem, ...] = ()  # things in the folder that are not documents
 
     @property
     def passage_count(self) -> int:

@@ -7,7 +7,9 @@ Pure: it returns a :class:`~bot.corpus.model.Document` or raises
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import stat
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -40,12 +42,7 @@ _TOML_LINE = re.compile(r"at line (\d+)")
 def parse_file(path: Path, display: str | None = None) -> Document:
     """Parse one document file; the slug defaults to the file name without ``.md``."""
     shown = display or str(path)
-    size = path.stat().st_size
-    if size > MAX_FILE_BYTES:
-        raise CorpusError(
-            [Problem(shown, 1, f"file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}")]
-        )
-    raw = path.read_bytes()
+    raw = _read(path, shown)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -54,6 +51,37 @@ def parse_file(path: Path, display: str | None = None) -> Document:
             [Problem(shown, line, f"not UTF-8 (byte {raw[error.start]:#04x}); save it as UTF-8")]
         ) from None
     return parse_document(text, path=shown, default_slug=path.stem.lower(), raw=raw)
+
+
+def _read(path: Path, shown: str) -> bytes:
+    """The file's bytes, never blocking (a named pipe swapped in is refused, not waited on)."""
+
+    def fail(message: str) -> CorpusError:
+        return CorpusError([Problem(shown, 0, message)])
+
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        raise fail("it vanished while the folder was being read") from None
+    except PermissionError:
+        raise fail("cannot read it: permission denied") from None
+    except OSError as error:
+        raise fail(f"cannot read it: {error.strerror or error}") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise fail("not a regular file")
+        if st.st_size > MAX_FILE_BYTES:
+            raise fail(f"file is {st.st_size:,} bytes; the limit is {MAX_FILE_BYTES:,}")
+        with os.fdopen(fd, "rb", closefd=False) as stream:
+            raw = stream.read(MAX_FILE_BYTES + 1)
+    except OSError as error:
+        raise fail(f"cannot read it: {error.strerror or error}") from None
+    finally:
+        os.close(fd)
+    if len(raw) > MAX_FILE_BYTES:  # it grew while being read
+        raise fail(f"file is over {MAX_FILE_BYTES:,} bytes, the limit")
+    return raw
 
 
 def parse_document(

@@ -42,6 +42,10 @@ class StartupError(Exception):
     """The bot cannot start; the message says what to do."""
 
 
+class DiscordUnreachable(StartupError):
+    """Discord could not be reached (network, DNS, an outage): worth trying again later."""
+
+
 class LecternBot(commands.Bot):
     """Lectern on Discord. Owns nothing it did not create: the database is handed in."""
 
@@ -97,7 +101,7 @@ class LecternBot(commands.Bot):
         """Ingest the passages folder if it changed. An invalid folder keeps the old corpus;
         with no corpus at all to fall back on, it stops the start."""
         try:
-            await sync_corpus(self.services.db, self.settings.passages_dir)
+            report = await sync_corpus(self.services.db, self.settings.passages_dir)
         except CorpusError as error:
             problems = "\n".join(f"  {p}" for p in error.problems)
             if await self.services.corpus.passage_count() == 0:
@@ -106,6 +110,9 @@ class LecternBot(commands.Bot):
                     f"fix these and start again (lectern ingest --check):\n{problems}"
                 ) from error
             log.error("Passages folder invalid; still serving the previous corpus:\n%s", problems)
+            return
+        for line in report.not_documents:
+            log.warning("Passages folder: %s", line)
 
     async def _maintenance(self) -> None:
         while True:

@@ -7,7 +7,7 @@ import logging.handlers
 
 import discord
 
-from ..config import Settings
+from ..config import ConfigError, Settings
 
 REDACTED = "[token redacted]"
 
@@ -53,15 +53,24 @@ class RedactingFormatter(logging.Formatter):
 
 
 def configure_logging(settings: Settings) -> None:
-    """Set up the root logger once, for the running bot."""
+    """Set up the root logger once, for the running bot: one terminal handler (whatever the
+    command line set up before is replaced, so no line prints twice), an optional file."""
     level = logging.getLevelName(settings.log_level)
-    discord.utils.setup_logging(level=level, root=True)
     root = logging.getLogger()
+    for old in root.handlers[:]:
+        root.removeHandler(old)
+    discord.utils.setup_logging(level=level, root=True)
     if settings.log_file:
-        settings.log_file.parent.mkdir(parents=True, exist_ok=True)
-        handler = logging.handlers.RotatingFileHandler(
-            settings.log_file, maxBytes=5 * 1024 * 1024, backupCount=5, encoding="utf-8"
-        )
+        try:
+            settings.log_file.parent.mkdir(parents=True, exist_ok=True)
+            handler = logging.handlers.RotatingFileHandler(
+                settings.log_file, maxBytes=5 * 1024 * 1024, backupCount=5, encoding="utf-8"
+            )
+        except OSError as error:
+            reason = error.strerror or str(error)
+            raise ConfigError(
+                f"LECTERN_LOG_FILE: cannot write {settings.log_file}: {reason}"
+            ) from None
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-8s %(name)s: %(message)s"))
         root.addHandler(handler)
     redact = RedactSecrets(settings.token)

@@ -6,12 +6,13 @@ import asyncio
 import signal
 from collections.abc import Callable
 
+import aiohttp
 import discord
 
 from ..admin.audit import Actor
 from ..config import Settings
 from ..core.db import Database
-from .bot import LecternBot, StartupError
+from .bot import DiscordUnreachable, LecternBot, StartupError
 from .logs import configure_logging
 
 
@@ -56,6 +57,10 @@ async def run_bot(settings: Settings) -> None:
             raise StartupError(
                 "Discord refused the token: copy it again from the Developer Portal "
                 "(Bot → Reset Token) into DISCORD_TOKEN"
+            ) from None
+        except (aiohttp.ClientError, OSError, TimeoutError) as error:
+            raise DiscordUnreachable(
+                f"could not reach Discord: {error or type(error).__name__}"
             ) from None
         except discord.PrivilegedIntentsRequired:  # pragma: no cover - Lectern asks for none
             raise StartupError("Discord requires privileged intents Lectern does not use") from None
