@@ -56,6 +56,13 @@ def _reason(error: OSError) -> str:
     return f"cannot read it: {error.strerror or error}"
 
 
+def _is_folder(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir(follow_symlinks=False)  # from the listing, no further system call
+    except OSError:
+        return False
+
+
 def _is_document(name: str) -> bool:
     return name.endswith(".md") and name.lower() != "readme.md"
 
@@ -100,7 +107,7 @@ def scan(folder: Path) -> Listing:
             except OSError as error:
                 dangling = isinstance(error, FileNotFoundError) and entry.is_symlink()
                 reason = "a link that points at nothing" if dangling else _reason(error)
-                if _is_document(entry.name) or entry.is_symlink():
+                if _is_document(entry.name) or entry.is_symlink() or _is_folder(entry):
                     found.problems.append(Problem(shown, 0, reason))
                 continue
             if stat.S_ISDIR(st.st_mode) and not _is_document(entry.name):

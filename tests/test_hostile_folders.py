@@ -1,0 +1,169 @@
+"""The passages folder is a filesystem, not a list of nice files: links that loop or dangle,
+named pipes, folders nested absurdly deep or paths too long, unreadable files, files that
+vanish. Each is skipped with a warning or reported as ``file: message``: never a traceback,
+never a hang, never a good corpus replaced."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bot.admin.audit import Actor
+from bot.config import BUNDLED_PASSAGES
+from bot.corpus import files
+from bot.corpus.files import MAX_DEPTH, load_corpus, scan
+from bot.corpus.model import CorpusError
+from tests.conftest import READER_UID, document_text, lectern_cli, run_as_reader
+from tests.lectern_harness import run_lectern
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    target = tmp_path / "passages"
+    shutil.copytree(BUNDLED_PASSAGES, target)
+    return target
+
+
+def problems(folder: Path) -> list[str]:
+    with pytest.raises(CorpusError) as caught:
+        load_corpus(folder)
+    return [str(p) for p in caught.value.problems]
+
+
+def test_a_link_back_to_a_folder_is_skipped_not_followed_forever(folder: Path) -> None:
+    (folder / "loop").symlink_to(folder)
+    (folder / "sub").mkdir()
+    (folder / "sub" / "up").symlink_to(folder / "sub")
+    corpus = load_corpus(folder)
+    assert len(corpus.documents) == 4
+    assert {str(p) for p in corpus.skipped} == {
+        "passages/loop: a link to a folder already read",
+        "passages/sub/up: a link to a folder already read",
+    }
+
+
+def test_dangling_and_looping_links_are_problems(folder: Path) -> None:
+    (folder / "gone.md").symlink_to(folder / "nowhere.md")
+    (folder / "a.md").symlink_to(folder / "b.md")
+    (folder / "b.md").symlink_to(folder / "a.md")
+    assert sorted(problems(folder)) == [
+        "passages/a.md: a link that loops back on itself",
+        "passages/b.md: a link that loops back on itself",
+        "passages/gone.md: a link that points at nothing",
+    ]
+
+
+def test_a_named_pipe_never_blocks_the_ingest(tmp_path: Path, folder: Path) -> None:
+    os.mkfifo(folder / "x.md")
+    (folder / "folder.md").mkdir()
+    corpus = load_corpus(folder)  # would block forever opening the pipe for reading
+    assert len(corpus.documents) == 4
+    assert sorted(str(p) for p in corpus.skipped) == [
+        "passages/folder.md: a folder, not a document: skipped",
+        "passages/x.md: a named pipe, not a document: skipped",
+    ]
+    checked = lectern_cli(tmp_path, "ingest", "--check", str(folder))
+    assert checked.returncode == 0, checked.stderr
+    assert "lectern: warning: passages/x.md: a named pipe" in checked.stderr
+    assert "4 documents, 62 passages, all valid." in checked.stdout
+
+
+def test_folders_nested_too_deep_are_one_problem(folder: Path) -> None:
+    deep = folder
+    for level in range(MAX_DEPTH + 3):
+        deep = deep / f"d{level}"
+    deep.mkdir(parents=True)
+    (deep / "lost.md").write_text(document_text("Too deep."), encoding="utf-8")
+    (found,) = problems(folder)
+    assert found.endswith(f"folders nested deeper than {MAX_DEPTH} levels")
+
+
+def test_a_path_too_long_for_the_system_is_a_problem(folder: Path) -> None:
+    parent = os.open(folder, os.O_RDONLY)
+    try:
+        for _ in range(22):  # 22 x 200 characters: past PATH_MAX, made one level at a time
+            os.mkdir("n" * 200, dir_fd=parent)
+            child = os.open("n" * 200, os.O_RDONLY, dir_fd=parent)
+            os.close(parent)
+            parent = child
+        with os.fdopen(os.open("far.md", os.O_WRONLY | os.O_CREAT, dir_fd=parent), "w") as out:
+            out.write(document_text("Far away."))
+    finally:
+        os.close(parent)
+    (found,) = problems(folder)
+    assert "the path is too long for this system" in found
+
+
+def test_a_file_that_vanishes_while_the_folder_is_read(
+    folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = files.parse_file
+
+    def vanishing(path: Path, display: str | None = None):  # type: ignore[no-untyped-def]
+        if path.name == "metaphor.md":
+            path.unlink()  # deleted between listing and reading
+        return real(path, display)
+
+    monkeypatch.setattr(files, "parse_file", vanishing)
+    assert problems(folder) == ["passages/metaphor.md: it vanished while the folder was being read"]
+
+
+def test_unreadable_files_and_folders_are_problems(shared_dir: Path) -> None:
+    folder = shared_dir / "passages"
+    shutil.copytree(BUNDLED_PASSAGES, folder)
+    (folder / "metaphor.md").chmod(0)
+    (folder / "locked").mkdir()
+    (folder / "locked").chmod(0)
+    for path in (shared_dir, folder):
+        path.chmod(0o777)
+    result = run_as_reader(shared_dir, "ingest", "--check", str(folder))
+    if READER_UID is None and os.geteuid() == 0:  # pragma: no cover - conftest picks a user
+        pytest.skip("running as root with no other user: root reads every file")
+    assert result.returncode == 1, result.stdout
+    assert "passages/metaphor.md: cannot read it: permission denied" in result.stderr
+    assert "passages/locked: cannot read it: permission denied" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+async def test_a_reload_from_a_broken_folder_is_refused_and_the_old_corpus_serves(
+    fake_discord, tmp_path: Path, folder: Path
+) -> None:
+    guild = fake_discord.add_guild("Readers", channels=["general"])
+    reader = guild.add_member("reader")
+    async with run_lectern(fake_discord, tmp_path, passages=folder) as bot:
+        (folder / "gone.md").symlink_to(folder / "nowhere.md")
+        os.mkfifo(folder / "pipe.md")
+        reply = await bot.services.admin.reload(Actor("SIGHUP"))  # as /admin reload does
+        quote = await fake_discord.slash("quote", guild=guild, user=reader)
+    card = reply.cards[0]
+    assert card.title == "Reload refused" and "passages/gone.md" in card.description
+    assert "points at nothing" in card.description
+    assert "Nothing was changed" in card.description
+    assert quote.data["embeds"][0]["footer"]["text"]  # still answering from the old corpus
+
+
+async def test_a_missing_passages_folder_does_not_stop_a_bot_with_a_corpus(
+    fake_discord, tmp_path: Path
+) -> None:
+    guild = fake_discord.add_guild("Readers", channels=["general"])
+    reader = guild.add_member("reader")
+    async with run_lectern(fake_discord, tmp_path):  # a first start stores the corpus
+        pass
+    async with run_lectern(fake_discord, tmp_path, passages=tmp_path / "unmounted", sync=False):
+        quote = await fake_discord.slash("quote", guild=guild, user=reader)
+    (embed,) = quote.data["embeds"]
+    assert embed.get("footer", {}).get("text", "").count(" · ") == 1  # "<label> · <id>"
+    assert not quote.data.get("flags", 0) & 64  # a passage, not a private error note
+
+
+def test_scanning_reports_a_missing_or_non_folder_root(tmp_path: Path) -> None:
+    assert [str(p) for p in scan(tmp_path / "none").problems] == [
+        f"{tmp_path / 'none'}: there is no such folder"
+    ]
+    (tmp_path / "file").write_text("x")
+    assert [str(p) for p in scan(tmp_path / "file").problems] == [
+        f"{tmp_path / 'file'}: not a folder"
+    ]
