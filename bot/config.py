@@ -71,11 +71,11 @@ def load_settings(
     if level not in _LEVELS:
         raise ConfigError(f"LECTERN_LOG_LEVEL must be one of {', '.join(_LEVELS)}, not {level!r}")
     # Not checked here: a broken passages folder must not stop a bot that has a corpus stored.
-    passages = Path(get("LECTERN_PASSAGES_DIR") or BUNDLED_PASSAGES).expanduser()
-    db_path = _file_setting("LECTERN_DB", Path(get("LECTERN_DB") or DEFAULT_DB).expanduser())
-    log_file = get("LECTERN_LOG_FILE")
+    passages = _path("LECTERN_PASSAGES_DIR", get("LECTERN_PASSAGES_DIR")) or BUNDLED_PASSAGES
+    db_path = _file_setting("LECTERN_DB", _path("LECTERN_DB", get("LECTERN_DB")) or DEFAULT_DB)
+    log_file = _path("LECTERN_LOG_FILE", get("LECTERN_LOG_FILE"))
     if log_file:
-        _file_setting("LECTERN_LOG_FILE", Path(log_file).expanduser())
+        _file_setting("LECTERN_LOG_FILE", log_file)
     return Settings(
         token=token,
         db_path=db_path,
@@ -83,7 +83,7 @@ def load_settings(
         owner_ids=frozenset(_ids("LECTERN_OWNER_IDS", get("LECTERN_OWNER_IDS"))),
         dev_guild_id=_snowflake("LECTERN_DEV_GUILD_ID", get("LECTERN_DEV_GUILD_ID")),
         log_level=level,
-        log_file=Path(log_file).expanduser() if log_file else None,
+        log_file=log_file,
         cooldown_seconds=_number(
             "LECTERN_COOLDOWN_SECONDS", get("LECTERN_COOLDOWN_SECONDS"), 3.0, 0, 3600
         ),
@@ -109,6 +109,16 @@ def _read_env_file(path: Path) -> str:
     except UnicodeDecodeError as error:
         line = raw[: error.start].count(b"\n") + 1
         raise ConfigError(f"{path} is not UTF-8 text (line {line}): save it as UTF-8") from None
+
+
+def _path(name: str, value: str | None) -> Path | None:
+    """A path setting, ``~`` expanded; ``~nobody-here`` is one clear line, not a crash."""
+    if value is None:
+        return None
+    try:
+        return Path(value).expanduser()
+    except RuntimeError:
+        raise ConfigError(f"{name}: cannot expand {value!r}: no such user's home") from None
 
 
 def _file_setting(name: str, path: Path) -> Path:

@@ -64,6 +64,8 @@ def test_the_token_never_appears_in_the_repr() -> None:
         ("LECTERN_DB", "/", "LECTERN_DB: / is a folder"),
         ("LECTERN_COOLDOWN_SECONDS", "soon", "LECTERN_COOLDOWN_SECONDS must be a number"),
         ("LECTERN_COOLDOWN_SECONDS", "-1", "between 0 and 3600"),
+        ("LECTERN_DB", "~no-such-user-here/db", "LECTERN_DB: cannot expand"),
+        ("LECTERN_LOG_FILE", "~0", "LECTERN_LOG_FILE: cannot expand"),
         ("LECTERN_COOLDOWN_BURST", "0", "LECTERN_COOLDOWN_BURST must be a whole number from 1"),
         ("LECTERN_COOLDOWN_BURST", "2.5", "LECTERN_COOLDOWN_BURST must be a whole number"),
         ("LECTERN_COOLDOWN_BURST", "²", "LECTERN_COOLDOWN_BURST must be a whole number"),
