@@ -185,9 +185,8 @@ def render_reply(reply: Reply, width: int = WIDTH) -> str:
     parts.extend(render_card(card, width) for card in reply.cards)
     for row in reply.rows:
         parts.append(" ".join(f"[{b.label}]" if not b.disabled else f"({b.label})" for b in row))
-    if reply.attachment:
-        size = len(reply.attachment.data)
-        parts.append(f"📎 {reply.attachment.filename} ({size:,} bytes)")
+    for attachment in reply.attachments:
+        parts.append(f"📎 {attachment.filename} ({len(attachment.data):,} bytes)")
     if reply.ephemeral:
         parts.append("(only you can see this)")
     return "\n".join(parts)

@@ -276,3 +276,47 @@ def test_every_problem_in_every_file_is_listed(write_doc: WriteDoc) -> None:
 
 def test_empty_folder(tmp_path: Path) -> None:
     assert "no documents" in problems_of(tmp_path)[0]
+
+
+# ----------------------------------------------------------------- rules that cannot be fooled
+
+
+@pytest.mark.parametrize("heading", ["##", "##   ", "## \t ", "##\u00a0"])
+def test_a_comment_heading_with_no_name_is_an_error_not_a_merge(heading: str) -> None:
+    body = f"## Ada\n\nFirst comment.\n\n{heading}\n\nWho wrote this?"
+    with pytest.raises(CorpusError) as caught:
+        parse(body, kind="thread")
+    (problem,) = caught.value.problems
+    assert problem.line == 11 and "names no author" in problem.message  # its own line
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("https://example.org/a page", "has spaces in it"),
+        ("https://" + "a" * 2050, "Discord's limit is 2,048"),
+        ("ftp://example.org/file", "must be an http:// or https:// URL"),
+        ("javascript://alert(1)", "must be an http:// or https:// URL"),
+        ("https://", "must be an http:// or https:// URL"),
+        ("www.example.org", "must be an http:// or https:// URL"),
+        ("https://example.org:99999/", "malformed port"),
+    ],
+)
+def test_a_source_url_must_be_well_formed(source: str, message: str) -> None:
+    with pytest.raises(CorpusError) as caught:
+        parse("Text.", source=source)
+    (problem,) = caught.value.problems
+    assert message in problem.message and problem.line == 1
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "https://github.com/kennethreitz/kennethreitz.org",
+        "http://example.org/a%20page?x=1#y",
+        "A short essay, received as plain text",
+        "The comment thread under an essay: see https://example.org (archived)",
+    ],
+)
+def test_urls_and_descriptions_that_are_fine(source: str) -> None:
+    assert parse("Text.", source=source).source == source

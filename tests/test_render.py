@@ -142,3 +142,23 @@ def test_every_page_view_balances_fences_and_fits(text: str) -> None:
         view = page_view(pages, index)
         assert len(view) <= 4096
         assert view.count("```") % 2 == 0  # every code block opened on the page closes on it
+
+
+def test_text_files_fit_discords_file_limits() -> None:
+    from bot.core.reply import FILE_PART_BYTES, REQUEST_FILES_LIMIT, Reply, text_files
+
+    assert [a.filename for a in text_files("doc", ".md", "short\n")] == ["doc.md"]
+    line = "é" * 999 + "\n"  # two bytes a character, a line break every 2,000 bytes
+    text = line * (12 * 1024 * 1024 // len(line.encode()))  # ~12 MiB
+    parts = text_files("doc", ".md", text)
+    assert [a.filename for a in parts] == ["doc.part1.md", "doc.part2.md"]
+    assert all(len(a.data) <= FILE_PART_BYTES for a in parts)
+    assert all(a.data.endswith(b"\n") for a in parts)  # cut between lines
+    assert b"".join(a.data for a in parts) == text.encode()
+    unbroken = "€" * (10 * 1024 * 1024)  # 30 MiB of three-byte characters, no line break
+    cut = text_files("doc", ".md", unbroken)
+    assert len(cut) == REQUEST_FILES_LIMIT // FILE_PART_BYTES
+    assert "".join(a.data.decode("utf-8") for a in cut) == unbroken[: sum(len(a.data) for a in cut) // 3]
+    Reply(attachments=cut)  # within 25 MiB per message
+    with pytest.raises(ValueError, match="more or larger files"):
+        Reply(attachments=text_files("x", ".md", "x") * 11)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .. import __version__
-from ..core.reply import ERROR_COLOR, OK_COLOR, Attachment, Card, Field, Reply
+from ..core.reply import ERROR_COLOR, OK_COLOR, Card, Field, Reply, text_files
 from ..core.text import clip, escape_markdown
 from ..corpus.ingest import IngestReport
 from ..corpus.model import CorpusError
@@ -82,13 +82,10 @@ def problems_reply(error: CorpusError) -> Reply:
         "Nothing was changed: the bot keeps serving the current corpus.**\n"
     )
     body = clip(escape_markdown(text), 3500)
-    attachment = (
-        Attachment("problems.txt", (text + "\n").encode())
-        if len(body) < len(escape_markdown(text))
-        else None
-    )
+    long = len(body) < len(escape_markdown(text))
+    files = text_files("problems", ".txt", text + "\n") if long else ()
     card = Card(title="Reload refused", description=head + body, color=ERROR_COLOR)
-    return Reply(cards=(card,), ephemeral=True, attachment=attachment)
+    return Reply(cards=(card,), ephemeral=True, attachments=files)
 
 
 def stats_reply(stats: CorpusStats, runtime: RuntimeStats, recent: list[AuditEntry]) -> Reply:

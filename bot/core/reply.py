@@ -20,6 +20,12 @@ MAX_ROWS = 5
 CUSTOM_ID_LIMIT = 100
 CHOICES_LIMIT = 25
 CHOICE_NAME_LIMIT = 100
+#: Discord: 10 MiB per file, 25 MiB per request, 10 files per message.
+FILE_LIMIT = 10 * 1024 * 1024
+REQUEST_FILES_LIMIT = 25 * 1024 * 1024
+MAX_FILES = 10
+#: What Lectern puts in one file: under Discord's limit with room for the request around it.
+FILE_PART_BYTES = 8 * 1024 * 1024
 
 ACCENT = 0x8B5CF6
 ERROR_COLOR = 0xE5484D
@@ -85,7 +91,7 @@ class Reply:
     content: str | None = None
     rows: tuple[tuple[Button, ...], ...] = ()
     ephemeral: bool = False
-    attachment: Attachment | None = None
+    attachments: tuple[Attachment, ...] = ()
     #: For buttons: replace the message that was clicked rather than answering anew.
     edit: bool = False
 
@@ -96,6 +102,11 @@ class Reply:
             raise ValueError("embeds over 6000 characters in total")
         if len(self.rows) > MAX_ROWS or any(len(r) > BUTTONS_PER_ROW for r in self.rows):
             raise ValueError("more buttons than Discord allows")
+        sizes = [len(a.data) for a in self.attachments]
+        if len(sizes) > MAX_FILES or any(n > FILE_LIMIT for n in sizes):
+            raise ValueError("more or larger files than Discord allows")
+        if sum(sizes) > REQUEST_FILES_LIMIT:
+            raise ValueError("files over Discord's 25 MiB per message")
 
     @property
     def buttons(self) -> list[Button]:
@@ -117,4 +128,25 @@ def error_reply(message: str) -> Reply:
 
 def as_private(reply: Reply, *, edit: bool) -> Reply:
     """``reply`` shown only to the clicker; ``edit`` replaces the clicked message instead."""
-    return Reply(reply.cards, reply.content, reply.rows, True, reply.attachment, edit)
+    return Reply(reply.cards, reply.content, reply.rows, True, reply.attachments, edit)
+
+
+def text_files(stem: str, suffix: str, text: str) -> tuple[Attachment, ...]:
+    """``text`` as files Discord accepts: one ``stem.suffix`` when it fits in FILE_PART_BYTES,
+    else ``stem.part1.suffix``… cut at line breaks, as many as one message may carry. A text
+    too large even for that is cut after the last part that fits (callers say so)."""
+    data = text.encode("utf-8")
+    if len(data) <= FILE_PART_BYTES:
+        return (Attachment(f"{stem}{suffix}", data),)
+    parts: list[bytes] = []
+    while data and len(parts) < REQUEST_FILES_LIMIT // FILE_PART_BYTES:
+        cut = len(data) if len(data) <= FILE_PART_BYTES else data.rfind(b"\n", 0, FILE_PART_BYTES)
+        if cut <= 0:  # no line break: cut at a character boundary
+            cut = FILE_PART_BYTES
+            while cut and (data[cut] & 0xC0) == 0x80:
+                cut -= 1
+        else:
+            cut += 1 if cut < len(data) else 0
+        parts.append(data[:cut])
+        data = data[cut:]
+    return tuple(Attachment(f"{stem}.part{i}{suffix}", p) for i, p in enumerate(parts, 1))

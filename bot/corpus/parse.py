@@ -14,6 +14,7 @@ import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from .model import (
     AFTERWORD,
@@ -35,7 +36,11 @@ FRONT_MATTER_FENCE = "+++"
 AFTERWORD_RULE = "---"
 _ALLOWED_KEYS = {"title", "author", "kind", "source", "note", "slug"}
 _REQUIRED_KEYS = ("title", "kind", "source")
-_COMMENT_HEADING = re.compile(r"^##\s+(.*?)\s*$")
+# "## Name" opens a comment; "##" alone (or with only spaces, which are trimmed) names no one.
+_COMMENT_HEADING = re.compile(r"^##(?:\s+(.*?))?\s*$")
+#: Discord refuses longer URLs in embeds and link buttons.
+MAX_URL_CHARS = 2048
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://|^www\.", re.ASCII)
 _TOML_LINE = re.compile(r"at line (\d+)")
 
 
@@ -121,6 +126,10 @@ def parse_document(
             fail(1, f"title is {len(title)} characters; the limit is {MAX_TITLE_CHARS}")
         if author and len(author) > MAX_AUTHOR_CHARS:
             fail(1, f"author is {len(author)} characters; the limit is {MAX_AUTHOR_CHARS}")
+        if source:
+            problem = source_problem(source)
+            if problem:
+                fail(1, problem)
     if not SLUG_RE.match(slug):
         fail(1, f"slug {slug!r} must be lowercase letters, digits and single hyphens")
     elif len(slug) > MAX_SLUG_CHARS:
@@ -144,6 +153,25 @@ def parse_document(
         raise CorpusError([Problem(path, 1, "front matter is incomplete")])
     digest = hashlib.sha256(raw if raw is not None else text.encode()).hexdigest()
     return Document(slug, title, author, kind, source, note, path, digest, tuple(passages))
+
+
+def source_problem(source: str) -> str | None:
+    """What is wrong with a ``source``: a URL must be a well-formed http(s) URL of at most
+    2,048 characters; anything else is a description and must not look like a URL."""
+    if not _SCHEME.match(source):
+        return None
+    if len(source) > MAX_URL_CHARS:
+        return f"source URL is {len(source):,} characters; Discord's limit is {MAX_URL_CHARS:,}"
+    if any(c.isspace() for c in source):
+        return "source URL has spaces in it: encode them as %20, or write a description instead"
+    parts = urlsplit(source)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.netloc.startswith("."):
+        return "source must be an http:// or https:// URL, or a description that is not a URL"
+    try:
+        parts.port  # noqa: B018 - raises on a malformed port
+    except ValueError:
+        return "source URL has a malformed port"
+    return None
 
 
 def _text(meta: dict[str, object], key: str) -> str | None:

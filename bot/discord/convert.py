@@ -75,6 +75,4 @@ def to_view(reply: Reply) -> discord.ui.View | None:
 
 
 def to_files(reply: Reply) -> list[discord.File]:
-    if reply.attachment is None:
-        return []
-    return [discord.File(io.BytesIO(reply.attachment.data), reply.attachment.filename)]
+    return [discord.File(io.BytesIO(a.data), a.filename) for a in reply.attachments]

@@ -14,6 +14,7 @@ from ..core.reply import (
     Card,
     Field,
     Reply,
+    text_files,
 )
 from ..core.text import clip, escape_markdown, page_view, shown
 from ..corpus.random import PassageFilter
@@ -168,10 +169,10 @@ def document_reply(
         footer=clip(footer, FOOTER_LIMIT),
     )
     rows = pager(DocumentPage(info.slug, page, user_id), len(pages))
-    attachment = None
-    if len(pages) > MAX_PAGES and page == 0:
-        attachment = Attachment(f"{info.slug}.md", "".join(pages).encode("utf-8"))
-    return Reply(cards=(card,), rows=rows, attachment=attachment, ephemeral=private)
+    files: tuple[Attachment, ...] = ()
+    if len(pages) > MAX_PAGES and page == 0:  # in parts when past what one file may hold
+        files = text_files(info.slug, ".md", "".join(pages))
+    return Reply(cards=(card,), rows=rows, attachments=files, ephemeral=private)
 
 
 def sources_reply(documents: Sequence[DocumentInfo], page: int, *, user_id: int) -> Reply:
