@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from bot.config import BUNDLED_PASSAGES
-from bot.corpus import parse as parse_module
-from bot.corpus.files import load_corpus
+from bot.corpus import files as parse_module
+from bot.corpus.files import load_corpus, parse_file
 from bot.corpus.model import CorpusError, Document
-from bot.corpus.parse import parse_document, parse_file
+from bot.corpus.parse import parse_document
 from tests.conftest import WriteDoc, document_text
 
 

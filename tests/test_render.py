@@ -158,7 +158,10 @@ def test_text_files_fit_discords_file_limits() -> None:
     unbroken = "€" * (10 * 1024 * 1024)  # 30 MiB of three-byte characters, no line break
     cut = text_files("doc", ".md", unbroken)
     assert len(cut) == REQUEST_FILES_LIMIT // FILE_PART_BYTES
-    assert "".join(a.data.decode("utf-8") for a in cut) == unbroken[: sum(len(a.data) for a in cut) // 3]
+    assert (
+        "".join(a.data.decode("utf-8") for a in cut)
+        == unbroken[: sum(len(a.data) for a in cut) // 3]
+    )
     Reply(attachments=cut)  # within 25 MiB per message
     with pytest.raises(ValueError, match="more or larger files"):
         Reply(attachments=text_files("x", ".md", "x") * 11)

@@ -18,8 +18,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .model import PARSER_VERSION, Corpus, CorpusError, Document, Problem
-from .parse import parse_file
+from .model import MAX_FILE_BYTES, PARSER_VERSION, Corpus, CorpusError, Document, Problem
+from .parse import parse_document
 
 #: Folders nested deeper than this are a problem, not a reason to recurse forever.
 MAX_DEPTH = 32
@@ -181,3 +181,48 @@ def _duplicate_slugs(documents: list[Document]) -> Iterator[Problem]:
             yield Problem(doc.path, 1, f"duplicate slug {doc.slug!r}: {first} already uses it")
         else:
             seen[doc.slug] = doc
+
+
+def parse_file(path: Path, display: str | None = None) -> Document:
+    """Parse one document file; the slug defaults to the file name without ``.md``."""
+    shown = display or str(path)
+    raw = _read(path, shown)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        raise CorpusError(
+            [Problem(shown, line, f"not UTF-8 (byte {raw[error.start]:#04x}); save it as UTF-8")]
+        ) from None
+    return parse_document(text, path=shown, default_slug=path.stem.lower(), raw=raw)
+
+
+def _read(path: Path, shown: str) -> bytes:
+    """The file's bytes, never blocking (a named pipe swapped in is refused, not waited on)."""
+
+    def fail(message: str) -> CorpusError:
+        return CorpusError([Problem(shown, 0, message)])
+
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        raise fail("it vanished while the folder was being read") from None
+    except PermissionError:
+        raise fail("cannot read it: permission denied") from None
+    except OSError as error:
+        raise fail(f"cannot read it: {error.strerror or error}") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise fail("not a regular file")
+        if st.st_size > MAX_FILE_BYTES:
+            raise fail(f"file is {st.st_size:,} bytes; the limit is {MAX_FILE_BYTES:,}")
+        with os.fdopen(fd, "rb", closefd=False) as stream:
+            raw = stream.read(MAX_FILE_BYTES + 1)
+    except OSError as error:
+        raise fail(f"cannot read it: {error.strerror or error}") from None
+    finally:
+        os.close(fd)
+    if len(raw) > MAX_FILE_BYTES:  # it grew while being read
+        raise fail(f"file is over {MAX_FILE_BYTES:,} bytes, the limit")
+    return raw

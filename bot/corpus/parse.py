@@ -1,25 +1,22 @@
-"""Parse one document: a Markdown file with a TOML front matter block, into passages.
+"""Parse one document's text: Markdown with a TOML front matter block, into passages.
 
-Pure: it returns a :class:`~bot.corpus.model.Document` or raises
-:class:`~bot.corpus.model.CorpusError` listing *every* problem found in the file.
+Pure (reading the file is ``files.py``'s job): it returns a
+:class:`~bot.corpus.model.Document` or raises :class:`~bot.corpus.model.CorpusError` listing
+*every* problem found in the text.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 import re
-import stat
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from urllib.parse import urlsplit
 
 from .model import (
     AFTERWORD,
     MAX_AUTHOR_CHARS,
-    MAX_FILE_BYTES,
     MAX_PASSAGE_CHARS,
     MAX_SLUG_CHARS,
     MAX_TITLE_CHARS,
@@ -42,51 +39,6 @@ _COMMENT_HEADING = re.compile(r"^##(?:\s+(.*?))?\s*$")
 MAX_URL_CHARS = 2048
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://|^www\.", re.ASCII)
 _TOML_LINE = re.compile(r"at line (\d+)")
-
-
-def parse_file(path: Path, display: str | None = None) -> Document:
-    """Parse one document file; the slug defaults to the file name without ``.md``."""
-    shown = display or str(path)
-    raw = _read(path, shown)
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as error:
-        line = raw[: error.start].count(b"\n") + 1
-        raise CorpusError(
-            [Problem(shown, line, f"not UTF-8 (byte {raw[error.start]:#04x}); save it as UTF-8")]
-        ) from None
-    return parse_document(text, path=shown, default_slug=path.stem.lower(), raw=raw)
-
-
-def _read(path: Path, shown: str) -> bytes:
-    """The file's bytes, never blocking (a named pipe swapped in is refused, not waited on)."""
-
-    def fail(message: str) -> CorpusError:
-        return CorpusError([Problem(shown, 0, message)])
-
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-    except FileNotFoundError:
-        raise fail("it vanished while the folder was being read") from None
-    except PermissionError:
-        raise fail("cannot read it: permission denied") from None
-    except OSError as error:
-        raise fail(f"cannot read it: {error.strerror or error}") from None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise fail("not a regular file")
-        if st.st_size > MAX_FILE_BYTES:
-            raise fail(f"file is {st.st_size:,} bytes; the limit is {MAX_FILE_BYTES:,}")
-        with os.fdopen(fd, "rb", closefd=False) as stream:
-            raw = stream.read(MAX_FILE_BYTES + 1)
-    except OSError as error:
-        raise fail(f"cannot read it: {error.strerror or error}") from None
-    finally:
-        os.close(fd)
-    if len(raw) > MAX_FILE_BYTES:  # it grew while being read
-        raise fail(f"file is over {MAX_FILE_BYTES:,} bytes, the limit")
-    return raw
 
 
 def parse_document(
