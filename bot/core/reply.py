@@ -122,8 +122,9 @@ class Choice:
 
 
 def error_reply(message: str) -> Reply:
-    """A private note for a miss, a mistake or an apology."""
-    return Reply(cards=(Card(description=message, color=ERROR_COLOR),), ephemeral=True)
+    """A private note for a miss, a mistake or an apology (clipped to fit, whatever it says)."""
+    text = message if len(message) <= DESCRIPTION_LIMIT else message[: DESCRIPTION_LIMIT - 1] + "…"
+    return Reply(cards=(Card(description=text, color=ERROR_COLOR),), ephemeral=True)
 
 
 def as_private(reply: Reply, *, edit: bool) -> Reply:

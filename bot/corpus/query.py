@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from ..core.text import escape_markdown
+
 MAX_QUERY_CHARS = 300
 MAX_TERMS = 12
 MIN_PREFIX_CHARS = 2
@@ -85,7 +87,8 @@ def parse_query(text: str) -> SearchQuery:
             continue
         if prefix and len(words[-1]) < MIN_PREFIX_CHARS:
             notes.append(
-                f"Prefixes need at least {MIN_PREFIX_CHARS} letters: searched {bare!r} as a word."
+                f"Prefixes need at least {MIN_PREFIX_CHARS} letters: searched "
+                f"“{escape_markdown(bare[:40])}” as a word."
             )
             prefix = False
         # "don't" or "e-mail" become several adjacent tokens: FTS5 then matches the phrase.

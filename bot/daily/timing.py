@@ -17,6 +17,8 @@ import zoneinfo
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from ..core.text import escape_markdown
+
 #: Zones offered by autocomplete: named places, not aliases like ``US/Eastern`` or ``Etc/GMT+5``.
 _AREAS = (
     "Africa",
@@ -48,7 +50,8 @@ def parse_hhmm(text: str) -> time:
         if hour < 24 and minute < 60:
             return time(hour, minute)
     raise ScheduleError(
-        f"“{text.strip()[:20]}” is not a time of day: use the 24-hour clock, HH:MM (e.g. 09:00)."
+        f"“{escape_markdown(text.strip()[:20])}” is not a time of day: use the 24-hour clock, "
+        "HH:MM (e.g. 09:00)."
     )
 
 
@@ -153,7 +156,7 @@ def resolve_zone(typed: str) -> ZoneInfo:
         else:
             hint = f" Did you mean {', '.join(found[:5])}?" if found else ""
             raise ScheduleError(
-                f"“{text[:60]}” is not a time zone I know.{hint} "
+                f"“{escape_markdown(text[:60])}” is not a time zone I know.{hint} "
                 "Pick one from the list as you type (e.g. Europe/Berlin)."
             )
     try:
