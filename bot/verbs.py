@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import sqlite3
 import sys
 import textwrap
 from collections.abc import Awaitable, Callable
@@ -17,6 +18,7 @@ from typing import TextIO
 
 from . import __version__
 from .admin.audit import Actor
+from .admin.backup import backup_refusal
 from .admin.replies import summary
 from .config import ConfigError, Settings
 from .console import Console
@@ -31,6 +33,8 @@ EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 EXIT_STARTUP = 78
 #: Discord could not be reached (EX_UNAVAILABLE): systemd's restart tries again later.
 EXIT_UNAVAILABLE = 69
+#: ``lectern audit --limit`` is clamped to this many rows.
+AUDIT_MAX = 10_000
 
 
 def _print_problems(error: CorpusError, out: TextIO = sys.stderr) -> None:
@@ -240,7 +244,7 @@ async def sync(args: argparse.Namespace, settings: Settings) -> int:
 
 async def audit(args: argparse.Namespace, settings: Settings) -> int:
     async with await Database.open(settings.db_path) as db:
-        entries = await _services(db, settings).audit.trail(max(1, args.limit))
+        entries = await _services(db, settings).audit.trail(min(max(1, args.limit), AUDIT_MAX))
     if not entries:
         print("No admin actions recorded yet.")
     for e in entries:
@@ -268,11 +272,19 @@ async def invite(args: argparse.Namespace, settings: Settings) -> int:
 
 async def backup(args: argparse.Namespace, settings: Settings) -> int:
     target: Path = args.path
-    if target.exists():
-        print(f"lectern: {target} exists; choose a new file name", file=sys.stderr)
+    refusal = backup_refusal(target, settings.db_path)
+    if refusal:
+        print(f"lectern: {refusal}", file=sys.stderr)
         return EXIT_USAGE
     async with await Database.open(settings.db_path) as db:
-        await db.backup(target)
-        await _services(db, settings).audit.record(Actor("shell"), "backup", "ok", str(target))
+        audit = _services(db, settings).audit
+        try:
+            await db.backup(target)
+        except (OSError, sqlite3.Error) as error:
+            target.unlink(missing_ok=True)
+            await audit.record(Actor("shell"), "backup", "failed", f"{target}: {error}")
+            print(f"lectern: could not write the backup to {target}: {error}", file=sys.stderr)
+            return EXIT_INVALID
+        await audit.record(Actor("shell"), "backup", "ok", str(target))
     print(f"Backed up {settings.db_path} to {target} ({target.stat().st_size:,} bytes).")
     return EXIT_OK

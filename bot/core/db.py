@@ -191,5 +191,4 @@ class Database:
                 destination.close()
                 source.close()
 
-        target.parent.mkdir(parents=True, exist_ok=True)
         await asyncio.to_thread(copy)
