@@ -168,15 +168,18 @@ async def test_sync_warns_before_spending_the_budget(fake_discord, tmp_path, own
     async with run_lectern(fake_discord, tmp_path, dev_guild_id=owners.id, sync=False):
         warn = await fake_discord.slash("admin sync", guild=owners, user=boss)
         assert warn.data["embeds"][0]["title"] == "Confirm the sync"
-        assert "creates 9 new command(s)" in description(warn)
+        assert "creates 10 new command(s): Passages like this, about, daily" in description(warn)
         assert not fake_discord.commands()
         done = await fake_discord.slash(
             "admin sync", guild=owners, user=boss, options={"confirm": True}
         )
-        assert description(done) == "Synced 9 commands globally (9 new)."
+        assert description(done) == "Synced 10 commands globally (10 new)."
         again = await fake_discord.slash("admin sync", guild=owners, user=boss)
-        assert description(again) == "Synced 9 commands globally."
-    assert {c["name"] for c in fake_discord.commands()} >= {"quote", "search"}
+        assert description(again) == "Synced 10 commands globally."
+    published = {c["name"]: c for c in fake_discord.commands()}
+    assert {"quote", "search", "Passages like this"} <= set(published)
+    assert "admin" not in published  # /admin stays in the owners' server
+    assert published["Passages like this"]["type"] == 3
 
 
 async def test_lectern_sync_from_the_shell(fake_discord, tmp_path) -> None:
@@ -186,7 +189,7 @@ async def test_lectern_sync_from_the_shell(fake_discord, tmp_path) -> None:
         bad = Settings(token="not-the-right-token-at-all", db_path=tmp_path / "db.sqlite3")
         with pytest.raises(StartupError, match="refused the token"):
             await sync_commands(bad)
-    assert count == 9 and len(fake_discord.commands()) == 9
+    assert count == 10 and len(fake_discord.commands()) == 10  # 8 reading, /daily, a message command
 
 
 async def test_sighup_reloads_the_corpus(fake_discord, tmp_path, passages_dir) -> None:

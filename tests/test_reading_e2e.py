@@ -31,12 +31,18 @@ def reader(guild):
 async def test_commands_are_registered_with_valid_payloads(fake_discord, tmp_path, guild) -> None:
     async with run_lectern(fake_discord, tmp_path):
         registered = {c["name"]: c for c in fake_discord.commands()}
-    assert set(registered) == READING | {"daily"}
+    assert set(registered) == READING | {"daily", "Passages like this"}
     quote = {o["name"]: o for o in registered["quote"]["options"]}
     assert quote["document"]["autocomplete"] and quote["author"]["autocomplete"]
     assert not quote["document"]["required"]
     assert registered["search"]["options"][0]["max_length"] == 300
-    assert registered["quote"]["contexts"] == [0, 1]
+    for name in READING | {"Passages like this"}:  # a user install reaches them everywhere
+        assert registered[name]["integration_types"] == [0, 1], name
+        assert registered[name]["contexts"] == [0, 1, 2], name
+    # configuring a server needs the bot in it: set explicitly, never null
+    assert registered["daily"]["integration_types"] == [0]
+    assert registered["daily"]["contexts"] == [0]
+    assert registered["Passages like this"]["type"] == 3
     # fake_discord fails the test on any payload breach at teardown
 
 

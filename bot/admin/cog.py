@@ -35,6 +35,8 @@ def actor_of(interaction: Interaction) -> Actor:
 
 @app_commands.default_permissions()  # hidden from everyone but server administrators...
 @app_commands.guild_only()
+@app_commands.allowed_installs(guilds=True, users=False)
+@app_commands.allowed_contexts(guilds=True, dms=False, private_channels=False)
 class AdminGroup(app_commands.Group, name="admin", description="Owner operations"):
     """...and checked in code, since admins can loosen the hint."""
 

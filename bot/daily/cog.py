@@ -29,6 +29,8 @@ def _guild_id(interaction: Interaction) -> int:
 
 
 @app_commands.guild_only()
+@app_commands.allowed_installs(guilds=True, users=False)  # set explicitly: null means "every
+@app_commands.allowed_contexts(guilds=True, dms=False, private_channels=False)  # install kind"
 @app_commands.default_permissions(manage_guild=True)
 class Daily(commands.GroupCog, group_name="daily", group_description="Daily reflections"):
     """/daily: a reflection posted in a channel every day at a local time."""

@@ -9,6 +9,7 @@ Discord carry::
     lx:pp:<passage-id>:<page>:<owner>                  page of a long passage
     lx:dp:<document-slug>:<page>:<owner>               page of a whole document
     lx:sp:<state-key>:<page>:<owner>                   page of search results
+    lx:lk:<state-key>:<page>:<owner>                   page of "Passages like this"
     lx:src:<page>:<owner>                              page of /sources
 
 ``owner`` is the user who ran the command: they turn pages in place, anyone else gets a copy.
@@ -115,13 +116,23 @@ class SearchPage(ButtonId):
 
 
 @dataclass(frozen=True, slots=True)
+class LikeThisPage(ButtonId):
+    """A page of "Passages like this": ``key`` holds the right-clicked message's text."""
+
+    action = "lk"
+    key: str
+    page: int
+    owner: int
+
+
+@dataclass(frozen=True, slots=True)
 class SourcesPage(ButtonId):
     action = "src"
     page: int
     owner: int
 
 
-PageButton = PassagePage | DocumentPage | SearchPage | SourcesPage
+PageButton = PassagePage | DocumentPage | SearchPage | LikeThisPage | SourcesPage
 
 _KINDS: tuple[type[ButtonId], ...] = (
     Previous,
@@ -134,6 +145,7 @@ _KINDS: tuple[type[ButtonId], ...] = (
     PassagePage,
     DocumentPage,
     SearchPage,
+    LikeThisPage,
     SourcesPage,
 )
 _BY_ACTION = {kind.action: (kind, kind.pattern()) for kind in _KINDS}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import discord
 from discord import app_commands
@@ -19,7 +19,17 @@ from discord.ext import commands
 from ..core.reply import Choice, Reply
 from ..discord.answer import answer
 from ..discord.bot import LecternBot
-from .commands import ABOUT, PASSAGE, POEM, QUOTE, READ, REFLECTION, SEARCH, SOURCES
+from .commands import (
+    ABOUT,
+    LIKE_THIS,
+    PASSAGE,
+    POEM,
+    QUOTE,
+    READ,
+    REFLECTION,
+    SEARCH,
+    SOURCES,
+)
 from .replies import slow_down
 
 log = logging.getLogger(__name__)
@@ -28,6 +38,7 @@ Interaction = discord.Interaction[LecternBot]
 Text100 = app_commands.Range[str, 1, 100]
 Text300 = app_commands.Range[str, 1, 300]
 Choices = list[app_commands.Choice[str]]
+Everywhere = TypeVar("Everywhere", app_commands.Command[Any, Any, Any], app_commands.ContextMenu)
 
 
 class Throttled(app_commands.CheckFailure):
@@ -45,12 +56,11 @@ async def _complete(
         return []
 
 
-def _everywhere(
-    command: app_commands.Command[Any, Any, Any],
-) -> app_commands.Command[Any, Any, Any]:
-    """Reading commands work in servers and in the bot's DMs (contexts 0 and 1)."""
-    command = app_commands.allowed_installs(guilds=True, users=False)(command)
-    return app_commands.allowed_contexts(guilds=True, dms=True, private_channels=False)(command)
+def _everywhere(command: Everywhere) -> Everywhere:
+    """Reading commands come with a server install and a user install ([0, 1]) and work in
+    servers, the bot's DM and private channels such as group DMs (contexts [0, 1, 2])."""
+    command = app_commands.allowed_installs(guilds=True, users=True)(command)
+    return app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)(command)
 
 
 class Reading(commands.Cog):
@@ -61,6 +71,16 @@ class Reading(commands.Cog):
         self.reading = bot.services.reading
         self.lookup = bot.services.reading.lookup
         self.throttle = bot.services.throttle
+        # A message command cannot be a cog method; it is added and removed with the cog.
+        self.like_this_menu = _everywhere(
+            app_commands.ContextMenu(name=LIKE_THIS, callback=self.passages_like_this)
+        )
+
+    async def cog_load(self) -> None:
+        self.bot.tree.add_command(self.like_this_menu)
+
+    async def cog_unload(self) -> None:
+        self.bot.tree.remove_command(LIKE_THIS, type=discord.AppCommandType.message)
 
     async def interaction_check(self, interaction: Interaction) -> bool:  # type: ignore[override]
         wait = self.throttle.take(interaction.user.id)
@@ -68,6 +88,12 @@ class Reading(commands.Cog):
             retry_at = math.ceil(self.bot.clock().timestamp() + wait)
             raise Throttled(slow_down(retry_at))
         return True
+
+    async def passages_like_this(self, interaction: Interaction, message: discord.Message) -> None:
+        """Right-click a message: the passages most related to what it says (only you see)."""
+        await self.interaction_check(interaction)  # a reading command, though not in the cog
+        work = self.reading.like_this(message.content, user_id=interaction.user.id)
+        await self._answer(interaction, work, private=True)
 
     async def _answer(
         self, interaction: Interaction, work: Awaitable[Reply], *, private: bool = False

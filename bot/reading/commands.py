@@ -85,3 +85,5 @@ READING_COMMANDS: tuple[CommandSpec, ...] = (
     ABOUT,
 )
 BY_NAME = {c.name: c for c in READING_COMMANDS}
+#: The message command (right-click a message → Apps): the passages most like its text.
+LIKE_THIS = "Passages like this"

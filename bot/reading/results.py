@@ -6,7 +6,7 @@ from ..core.reply import TITLE_LIMIT, Button, Card, Field, Reply
 from ..core.text import clip, escape_markdown, highlight
 from ..corpus.rows import StoredPassage
 from ..corpus.search import HIGHLIGHT_END, HIGHLIGHT_START, RANK_CAP, SearchResults
-from .buttons import Open, SearchPage
+from .buttons import LikeThisPage, Open, SearchPage
 from .replies import FIELD_NAME_CHARS, FIELD_VALUE_CHARS, pager
 
 RESULTS_PER_PAGE = 5
@@ -29,7 +29,15 @@ def snippet_value(snippet: str, passage_id: str) -> str:
     return value + suffix
 
 
-def search_reply(results: SearchResults, key: str, page: int, *, user_id: int) -> Reply:
+def search_reply(
+    results: SearchResults,
+    key: str,
+    page: int,
+    *,
+    user_id: int,
+    title: str | None = None,
+    pager_kind: type[SearchPage | LikeThisPage] = SearchPage,
+) -> Reply:
     """One page of results: count, notes, five snippets, a button per result, the pager."""
     count = f"{results.total:,}" + ("+" if results.capped else "")
     first = results.offset + 1
@@ -48,7 +56,7 @@ def search_reply(results: SearchResults, key: str, page: int, *, user_id: int) -
         for i, hit in enumerate(results.hits, first)
     )
     card = Card(
-        title=clip(f"Search: {results.query}", TITLE_LIMIT),
+        title=clip(title or f"Search: {results.query}", TITLE_LIMIT),
         description=description,
         fields=fields,
     )
@@ -56,7 +64,7 @@ def search_reply(results: SearchResults, key: str, page: int, *, user_id: int) -
         Button(str(i), Open(h.passage.id).encode()) for i, h in enumerate(results.hits, first)
     )
     pages = -(-min(results.total, RANK_CAP) // RESULTS_PER_PAGE)
-    rows = [opens, *pager(SearchPage(key, page, user_id), pages)]
+    rows = [opens, *pager(pager_kind(key, page, user_id), pages)]
     return Reply(cards=(card,), rows=tuple(r for r in rows if r), ephemeral=True)
 
 
@@ -76,3 +84,14 @@ def related_reply(source: StoredPassage, related: list[StoredPassage]) -> Reply:
     )
     row = tuple(Button(str(i), Open(p.id).encode()) for i, p in enumerate(related, 1))
     return Reply(cards=(card,), rows=(row,), ephemeral=True)
+
+
+def nothing_like_reply(empty: bool) -> Reply:
+    """ "Passages like this" found nothing: say so kindly (it is not an error)."""
+    text = (
+        "That message has no text to compare (only an image, an embed or a sticker?)."
+        if empty
+        else "Nothing in the corpus is close to that message. Try /search with a few of its "
+        "words, or /quote for a passage at random."
+    )
+    return Reply(cards=(Card(title="Passages like this", description=text),), ephemeral=True)

@@ -14,6 +14,7 @@ from ..core.errors import UserError
 from ..core.reply import Reply, as_private
 from ..core.text import clip, escape_markdown, split_text
 from ..core.ui_state import UiStateStore
+from ..corpus.query import similarity_query
 from ..corpus.random import PassageFilter
 from ..corpus.rows import StoredPassage
 from ..corpus.search import PassageSearch
@@ -31,7 +32,10 @@ from .replies import (
     reflection_reply,
     sources_reply,
 )
-from .results import RESULTS_PER_PAGE, related_reply, search_reply
+from .results import RESULTS_PER_PAGE, nothing_like_reply, related_reply, search_reply
+
+#: How much of a right-clicked message is compared (Discord's messages are at most 4,000).
+LIKE_THIS_CHARS = 4000
 
 DEFAULT_POEM = "shape-of-attention"
 OUT_OF_DATE = (
@@ -107,6 +111,26 @@ class ReadingService:
         key = await self.ui_state.save(query)
         return await self._search_page(query, key, page, user_id)
 
+    async def like_this(self, text: str, *, user_id: int, page: int = 0) -> Reply:
+        """ "Passages like this": the passages most related to a message's text, paged."""
+        text = text.strip()[:LIKE_THIS_CHARS]
+        if not text:
+            return nothing_like_reply(empty=True)
+        key = await self.ui_state.save(text)
+        return await self._like_page(text, key, page, user_id)
+
+    async def _like_page(self, text: str, key: str, page: int, user_id: int) -> Reply:
+        query = similarity_query(text)
+        page = max(page, 0)
+        offset = page * RESULTS_PER_PAGE
+        results = await self.searcher.search(query, limit=RESULTS_PER_PAGE, offset=offset)
+        if not results.hits and page == 0:
+            return nothing_like_reply(empty=False)
+        title = "Passages like this message"
+        return search_reply(
+            results, key, page, user_id=user_id, title=title, pager_kind=b.LikeThisPage
+        )
+
     async def poem(self, *, user_id: int, title: str | None = None) -> Reply:
         """/poem: a whole poem (default: The Shape of Attention)."""
         if title:
@@ -124,7 +148,8 @@ class ReadingService:
         return await self._document_page(info.slug, 0, user_id)
 
     async def reflection(self, *, day: date, guild_id: int | None, user_id: int) -> Reply:
-        """/reflection: the day's passage, the same for everyone in a server on that date."""
+        """/reflection: the day's passage: a scheduled server's daily post, else the one
+        reflection of the day for everyone."""
         if guild_id is not None:
             scheduled = await self.reflections.todays_passage(guild_id)
             if scheduled is not None:  # the passage the server's daily post shows that day
@@ -133,7 +158,9 @@ class ReadingService:
         count = await self.corpus.passage_count()
         if count == 0:
             raise UserError("The corpus is empty.")
-        seed = hashlib.sha256(f"{day.isoformat()}:{guild_id or 0}".encode()).digest()
+        # Without a schedule the day's reflection is the same everywhere (servers, DMs, group
+        # DMs, user installs alike).
+        seed = hashlib.sha256(f"{day.isoformat()}:0".encode()).digest()
         picked = await self.corpus.passage_at(int.from_bytes(seed[:8], "big") % count)
         if picked is None:  # a reload between the two queries
             raise UserError("Today's reflection is being reloaded; try again in a moment.")
@@ -169,6 +196,11 @@ class ReadingService:
                 if query is None:
                     raise UserError("This search has expired: run /search again.")
                 reply = await self._search_page(query, key, page, user)
+            case b.LikeThisPage(key=key, page=page, owner=owner):
+                text = await self.ui_state.load(key)
+                if text is None:
+                    raise UserError("These results have expired: right-click the message again.")
+                reply = await self._like_page(text, key, page, user)
             case b.SourcesPage(page=page, owner=owner):
                 reply = await self.sources(user_id=user, page=page)
             case _:

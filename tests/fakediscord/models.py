@@ -43,6 +43,11 @@ DEFAULT_EVERYONE_PERMISSIONS = discord.Permissions(
 ).value
 
 ALL_PERMISSIONS = discord.Permissions.all().value
+#: ``app_permissions`` of a user-installed app where its bot is absent (group DMs, other DMs,
+#: servers without the bot): what its interaction responses may use, per Discord's changelog.
+USER_INSTALL_PERMISSIONS = discord.Permissions(
+    embed_links=True, attach_files=True, mention_everyone=True, use_external_emojis=True
+).value
 ADMINISTRATOR = discord.Permissions(administrator=True).value
 
 

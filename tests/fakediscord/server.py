@@ -31,6 +31,7 @@ from .models import (
     ALL_PERMISSIONS,
     DEFAULT_BOT_PERMISSIONS,
     DEFAULT_EVERYONE_PERMISSIONS,
+    USER_INSTALL_PERMISSIONS,
     Channel,
     Guild,
     Member,
@@ -66,6 +67,10 @@ class DiscordError(Exception):
         if self.errors is not None:
             body["errors"] = self.errors
         return _json(body, status=self.status)
+
+
+#: Follow-ups Discord allows per interaction of a user-installed app where its bot is absent.
+USER_INSTALL_FOLLOWUPS = 5
 
 
 def _unknown(what: str, code: int) -> DiscordError:
@@ -432,10 +437,13 @@ class FakeDiscord:
         bot_permissions: int | discord.Permissions | None = None,
         everyone_permissions: int | discord.Permissions | None = None,
         announcement_channels: list[str] | None = None,
+        bot_member: bool = True,
     ) -> Guild:
         """Create a guild the bot is in: an @everyone role, a managed bot role carrying
         ``bot_permissions``, the bot's member, text channels ``channels`` (default
         ``["general"]``) and announcement channels (type 5). ``guild.owner`` is a human owner.
+        With ``bot_member=False`` the bot is not in it (``guild.me`` is None): the gateway never
+        mentions it, its channels answer the bot 403 50001, and only a user install reaches it.
         """
         gid = self.ids.next()
         guild = Guild(gid, name, owner_id=self.owner.id, _ids=self.ids)
@@ -452,10 +460,11 @@ class FakeDiscord:
             managed=True,
             bot_id=self.bot_user.id,
         )
-        guild.roles.append(bot_role)
         guild.members.append(Member(self.owner, guild))
-        guild.me = Member(self.bot_user, guild, roles=[bot_role.id])
-        guild.members.append(guild.me)
+        if bot_member:
+            guild.roles.append(bot_role)
+            guild.me = Member(self.bot_user, guild, roles=[bot_role.id])
+            guild.members.append(guild.me)
         for ch in channels if channels is not None else ["general"]:
             guild.add_channel(ch)
         for ch in announcement_channels or []:
@@ -499,6 +508,28 @@ class FakeDiscord:
         ch = Channel(self.ids.next(), "", type=1, recipient=user)
         self.dm_channels[ch.id] = ch
         return ch
+
+    def group_dm(self, *users: User) -> Channel:
+        """A group DM (type 3) between ``users``: the bot is not in it; a user install is."""
+        ch = Channel(self.ids.next(), "", type=3, recipient=users[0] if users else None)
+        self.dm_channels[ch.id] = ch
+        return ch
+
+    def user_message(
+        self,
+        channel: Channel,
+        author: Member | User,
+        content: str = "",
+        *,
+        attachments: list[dict[str, Any]] | None = None,
+    ) -> dict[str, Any]:
+        """A message a person wrote in ``channel`` (a target for message commands)."""
+        user = author.user if isinstance(author, Member) else author
+        msg = self._new_message(channel.id, {"content": content}, [])
+        msg["author"] = user.to_dict()
+        if attachments:
+            msg["attachments"] = attachments
+        return self._public(msg)
 
     def channel(self, channel_id: int) -> Channel | None:
         """Any channel, thread or DM the fake knows, by id."""
@@ -714,7 +745,11 @@ class FakeDiscord:
             ready = {
                 "v": 10,
                 "user": {**self.bot_user.to_dict(), "verified": True, "mfa_enabled": False},
-                "guilds": [{"id": str(g), "unavailable": True} for g in self.guilds],
+                "guilds": [
+                    {"id": str(g), "unavailable": True}
+                    for g, guild in self.guilds.items()
+                    if guild.me is not None
+                ],
                 "session_id": session.id,
                 "session_type": "normal",
                 "resume_gateway_url": f"ws://127.0.0.1:{self.port}/resume-gateway/",
@@ -730,7 +765,8 @@ class FakeDiscord:
                 ready["shard"] = session.shard
             await self.dispatch("READY", ready)
             for guild in self.guilds.values():
-                await self.dispatch("GUILD_CREATE", guild.to_dict())
+                if guild.me is not None:
+                    await self.dispatch("GUILD_CREATE", guild.to_dict())
         elif op == 6:  # RESUME
             session = self._session
             if session is None or d.get("session_id") != session.id or d.get("token") != self.token:
@@ -918,7 +954,10 @@ class FakeDiscord:
         user: Member | User | None,
         locale: str,
         message: dict[str, Any] | None = None,
+        install: str = "guild",
     ) -> tuple[dict[str, Any], Channel]:
+        if install not in ("guild", "user"):
+            raise AssertionError("fakediscord: install is 'guild' or 'user'")
         iid = self.ids.next()
         token = f"aW50ZXJhY3Rpb246{iid}:{uuid.uuid4().hex}"
         payload: dict[str, Any] = {
@@ -940,14 +979,24 @@ class FakeDiscord:
                 name = user.username if isinstance(user, User) else "member"
                 member = next((m for m in guild.members if m.user is user), None)
                 member = member or guild.add_member(name)
-            assert guild.me is not None
+            if guild.me is None and install != "user":
+                raise AssertionError(
+                    f"fakediscord: the bot is not in {guild.name!r}; only a user install "
+                    "(install='user') can be invoked there"
+                )
+            owners = {"1": str(member.user.id)} if install == "user" else {}
+            if guild.me is not None:
+                owners["0"] = str(guild.id)  # the guild installed the bot too
+                app_permissions = guild.me.permissions_in(channel)
+            else:  # what a user-installed app may do where the bot is absent
+                app_permissions = USER_INSTALL_PERMISSIONS
             payload.update(
                 guild_id=str(guild.id),
                 guild={"id": str(guild.id), "locale": guild.preferred_locale, "features": []},
                 guild_locale=guild.preferred_locale,
                 member=member.to_dict(channel, with_permissions=True),
-                app_permissions=str(guild.me.permissions_in(channel)),
-                authorizing_integration_owners={"0": str(guild.id)},
+                app_permissions=str(app_permissions),
+                authorizing_integration_owners=dict(sorted(owners.items())),
                 context=0,
             )
             chd = channel.to_dict()
@@ -958,15 +1007,23 @@ class FakeDiscord:
                 raise AssertionError("fakediscord: a DM interaction takes a User, not a Member")
             user = user or self.add_user("someone")
             channel = channel or self.dm_channel(user)
+            private = channel.type == 3 or channel.recipient is not user  # not the bot's DM
+            if private and install != "user":
+                raise AssertionError(
+                    "fakediscord: a group DM or another DM is reached only by a user install"
+                )
+            owners = {"1": str(user.id)} if install == "user" else {"0": "0"}
             payload.update(
                 user=user.to_dict(),
                 app_permissions=str(
-                    discord.Permissions(
+                    USER_INSTALL_PERMISSIONS
+                    if private
+                    else discord.Permissions(
                         send_messages=True, embed_links=True, attach_files=True, view_channel=True
                     ).value
                 ),
-                authorizing_integration_owners={"0": str(self.bot_user.id)},
-                context=1,
+                authorizing_integration_owners=owners,
+                context=2 if private else 1,
             )
             chd = channel.to_dict()
             payload["channel"] = chd
@@ -1007,6 +1064,7 @@ class FakeDiscord:
         locale: str = "en-US",
         wait: bool = True,
         timeout: float | None = None,
+        install: str = "guild",
     ) -> Interaction:
         """Invoke slash command ``name`` (``"daily set"`` for a subcommand, ``"admin x y"`` for a
         group) as ``user`` in ``guild``/``channel`` (defaults: the guild's first channel, a plain
@@ -1014,7 +1072,7 @@ class FakeDiscord:
         typed from the registered command; Member/User/Channel/Role values are resolved.
         With ``wait`` (default), returns once the bot's callback arrived."""
         payload, channel = self._command_payload(
-            name, 2, guild, channel, user, options, None, locale
+            name, 2, guild, channel, user, options, None, locale, install
         )
         return await self._send_interaction(payload, channel, wait, timeout)
 
@@ -1031,20 +1089,23 @@ class FakeDiscord:
         locale: str = "en-US",
         wait: bool = True,
         timeout: float | None = None,
+        install: str = "guild",
     ) -> Interaction:
         """Send an autocomplete interaction (type 4) for option ``focused`` typed as ``value``;
         the result's :attr:`Interaction.choices` holds the bot's answer."""
         opts = {**(options or {}), focused: value}
         payload, channel = self._command_payload(
-            name, 4, guild, channel, user, opts, focused, locale
+            name, 4, guild, channel, user, opts, focused, locale, install
         )
         return await self._send_interaction(payload, channel, wait, timeout)
 
-    def _command_payload(self, name, itype, guild, channel, user, options, focused, locale):
+    def _command_payload(
+        self, name, itype, guild, channel, user, options, focused, locale, install="guild"
+    ):
         if guild is None and channel is not None and channel.guild_id is not None:
             guild = self.guilds[channel.guild_id]
         root, *path = name.split()
-        cmd = self._find_command(root, guild)
+        cmd = self._find_command(root, guild if guild is not None and guild.me else None)
         resolved: dict[str, dict[str, Any]] = {}
         data: dict[str, Any] = {
             "id": cmd["id"],
@@ -1056,7 +1117,66 @@ class FakeDiscord:
             data["guild_id"] = cmd["guild_id"]
         if resolved:
             data["resolved"] = resolved
-        return self._base_interaction(itype, data, guild, channel, user, locale)
+        payload, channel = self._base_interaction(
+            itype, data, guild, channel, user, locale, install=install
+        )
+        self._check_reachable(cmd, payload)
+        return payload, channel
+
+    def _check_reachable(self, cmd: dict[str, Any], payload: dict[str, Any]) -> None:
+        """Discord shows a command only where its ``integration_types`` and ``contexts`` allow
+        (for global commands; a guild command lives in its guild). ``null`` means every
+        install kind the app has enabled (both here) and every context."""
+        owners = payload.get("authorizing_integration_owners") or {}
+        kinds = {int(k) for k in owners}
+        if cmd.get("guild_id") is None:
+            allowed = cmd.get("integration_types")
+            if allowed is not None and not kinds & set(allowed):
+                raise AssertionError(
+                    f"fakediscord: /{cmd['name']} is not installed that way "
+                    f"(integration_types {allowed}, invoked as {sorted(kinds)})"
+                )
+        contexts = cmd.get("contexts")
+        if contexts is not None and payload["context"] not in contexts:
+            raise AssertionError(
+                f"fakediscord: /{cmd['name']} is not offered in context {payload['context']} "
+                f"(contexts {contexts})"
+            )
+
+    async def message_command(
+        self,
+        name: str,
+        message: dict[str, Any],
+        *,
+        guild: Guild | None = None,
+        channel: Channel | None = None,
+        user: Member | User | None = None,
+        locale: str = "en-US",
+        install: str = "guild",
+        wait: bool = True,
+        timeout: float | None = None,
+    ) -> Interaction:
+        """Right-click ``message`` and run the message command ``name`` (type 3): the target
+        arrives in ``data.resolved.messages``, content included, with no intent needed."""
+        if channel is None:
+            channel = self.channel(int(message["channel_id"]))
+        if guild is None and channel is not None and channel.guild_id is not None:
+            guild = self.guilds[channel.guild_id]
+        cmd = self._find_command(name, guild if guild is not None and guild.me else None, 3)
+        data: dict[str, Any] = {
+            "id": cmd["id"],
+            "name": name,
+            "type": 3,
+            "target_id": message["id"],
+            "resolved": {"messages": {message["id"]: message}},
+        }
+        if cmd.get("guild_id"):
+            data["guild_id"] = cmd["guild_id"]
+        payload, channel = self._base_interaction(
+            2, data, guild, channel, user, locale, install=install
+        )
+        self._check_reachable(cmd, payload)
+        return await self._send_interaction(payload, channel, wait, timeout)
 
     async def click(
         self,
@@ -1087,7 +1207,14 @@ class FakeDiscord:
         if component["type"] != 2:
             data["values"] = list(values or [])
         public = {k: v for k, v in message.items() if not k.startswith("_")}
-        payload, channel = self._base_interaction(3, data, guild, channel, user, locale, public)
+        # A button on a message a user install sent is pressed through that install.
+        owners = (message.get("interaction_metadata") or {}).get(
+            "authorizing_integration_owners"
+        ) or {}
+        install = "user" if "1" in owners and "0" not in owners else "guild"
+        payload, channel = self._base_interaction(
+            3, data, guild, channel, user, locale, public, install=install
+        )
         return await self._send_interaction(payload, channel, wait, timeout)
 
     def _find_component_message(self, custom_id: str) -> dict[str, Any]:
@@ -1450,7 +1577,8 @@ class FakeDiscord:
         if channel.guild_id is None:
             return
         guild = self.guilds[channel.guild_id]
-        assert guild.me is not None
+        if guild.me is None:  # the bot is not in this guild (a user install brought it here)
+            raise DiscordError(403, 50001, "Missing Access")
         have = discord.Permissions(guild.me.permissions_in(channel))
         if not have.view_channel:
             raise DiscordError(403, 50001, "Missing Access")
@@ -1499,6 +1627,9 @@ class FakeDiscord:
         return _json(self._public(msg))
 
     async def _gateway_message(self, event: str, msg: dict[str, Any]) -> None:
+        guild = self.guilds.get(int(msg.get("guild_id") or 0))
+        if guild is not None and guild.me is None:
+            return  # the bot hears nothing from a guild it is not in
         if self._session is not None and not msg.get("flags", 0) & rules.EPHEMERAL:
             await self.dispatch(event, self._public(msg))
 
@@ -1516,8 +1647,7 @@ class FakeDiscord:
         if channel.guild_id is not None:
             self._require(call, channel)
             guild = self.guilds[channel.guild_id]
-            assert guild.me is not None
-            if not discord.Permissions(guild.me.permissions_in(channel)).read_message_history:
+            if guild.me is not None and not discord.Permissions(guild.me.permissions_in(channel)).read_message_history:
                 return _json([])
         found = [
             m for m in reversed(self.messages(channel)) if not m.get("flags", 0) & rules.EPHEMERAL
@@ -1729,6 +1859,13 @@ class FakeDiscord:
         if problems:
             raise DiscordError(400, 50035, "Invalid Form Body", {"_errors": problems})
         body = call.body or {}
+        owners = inter.payload.get("authorizing_integration_owners") or {}
+        botless_guild = "guild_id" in inter.payload and "0" not in owners
+        if botless_guild and len(inter.followup_ids) >= USER_INSTALL_FOLLOWUPS:
+            self._breach(
+                "interaction", call.route, "more than 5 follow-ups through a user install"
+            )
+            raise DiscordError(400, 50035, "Invalid Form Body")
         original = self.message(inter.original_id) if inter.original_id else None
         if original is not None and original.get("flags", 0) & (1 << 7):
             # the first follow-up after a "thinking" defer replaces the placeholder
