@@ -70,9 +70,9 @@ def _tolerant_streams() -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``lectern`` console script and ``python -m bot``."""
     _tolerant_streams()
-    args = build_parser().parse_args(
-        [_readable(a) for a in (sys.argv[1:] if argv is None else argv)]
-    )
+    args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
+    if args.verb == "ask":  # typed text, not paths: undecodable bytes become U+FFFD
+        args.line, args.then = _readable(args.line), [_readable(t) for t in args.then]
     try:
         settings = load_settings()
     except ConfigError as error:

@@ -57,6 +57,8 @@ def load_settings(
 
     def get(name: str) -> str | None:
         value = values.get(name)
+        if value is not None and "\x00" in value:
+            raise ConfigError(f"{name} contains a NUL byte; write the value as plain text")
         return value.strip() if value is not None and value.strip() else None
 
     token = get("DISCORD_TOKEN")
@@ -97,6 +99,9 @@ def load_settings(
 def _read_env_file(path: Path) -> str:
     """The text of ``.env``; anything that is not a readable UTF-8 file is one clear line."""
     try:
+        if not path.is_file():  # a folder, a named pipe (reading it would wait forever), ...
+            kind = "a folder" if path.is_dir() else "not a regular file"
+            raise ConfigError(f"{path} is {kind}; .env must be a file of NAME=value lines")
         raw = path.read_bytes()
     except IsADirectoryError:
         raise ConfigError(f"{path} is a folder; .env must be a file of NAME=value lines") from None

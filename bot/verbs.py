@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import sqlite3
 import sys
@@ -77,12 +78,29 @@ def _services(db: Database, settings: Settings) -> Services:
 async def _with_corpus(settings: Settings, use: Callable[[Services], Awaitable[int]]) -> int:
     """Open the database, bring the corpus up to date, and hand the services to ``use``."""
     async with await Database.open(settings.db_path) as db:
+        services = _services(db, settings)
         try:
             await sync_corpus(db, settings.passages_dir, progress=_ProgressBar("Reading"))
         except CorpusError as error:
+            if await services.corpus.passage_count() > 0:  # as the bot does: keep serving
+                print(
+                    f"lectern: warning: LECTERN_PASSAGES_DIR: {error.problems[0]}"
+                    + (f" and {len(error.problems) - 1} more" if len(error.problems) > 1 else "")
+                    + "; using the corpus stored before",
+                    file=sys.stderr,
+                )
+                return await use(services)
+            if _is_the_folder(error, settings.passages_dir):
+                print(f"lectern: LECTERN_PASSAGES_DIR: {error.problems[0]}", file=sys.stderr)
+                return EXIT_STARTUP
             _print_problems(error)
             return EXIT_INVALID
-        return await use(_services(db, settings))
+        return await use(services)
+
+
+def _is_the_folder(error: CorpusError, folder: Path) -> bool:
+    """The problem is the folder itself (missing, not a folder), not a file in it."""
+    return len(error.problems) == 1 and error.problems[0].path == str(folder)
 
 
 async def ingest(args: argparse.Namespace, settings: Settings) -> int:
@@ -281,7 +299,8 @@ async def backup(args: argparse.Namespace, settings: Settings) -> int:
         try:
             await db.backup(target)
         except (OSError, sqlite3.Error) as error:
-            target.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):  # a partial copy must not pass for a backup
+                target.unlink(missing_ok=True)
             await audit.record(Actor("shell"), "backup", "failed", f"{target}: {error}")
             print(f"lectern: could not write the backup to {target}: {error}", file=sys.stderr)
             return EXIT_INVALID

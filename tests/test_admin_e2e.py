@@ -189,7 +189,9 @@ async def test_lectern_sync_from_the_shell(fake_discord, tmp_path) -> None:
         bad = Settings(token="not-the-right-token-at-all", db_path=tmp_path / "db.sqlite3")
         with pytest.raises(StartupError, match="refused the token"):
             await sync_commands(bad)
-    assert count == 10 and len(fake_discord.commands()) == 10  # 8 reading, /daily, a message command
+    assert (
+        count == 10 and len(fake_discord.commands()) == 10
+    )  # 8 reading, /daily, a message command
 
 
 async def test_sighup_reloads_the_corpus(fake_discord, tmp_path, passages_dir) -> None:
@@ -372,6 +374,22 @@ async def test_an_unreachable_discord_is_one_sentence_to_retry_later(tmp_path) -
             if handler not in root.handlers:
                 root.addHandler(handler)
         root.setLevel(level)
+
+
+async def test_lectern_sync_with_discord_unreachable_is_one_sentence(tmp_path) -> None:
+    import socket
+
+    from bot.discord.bot import DiscordUnreachable
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings = Settings(token="a" * 30 + ".fake", db_path=tmp_path / "db.sqlite3")
+    with (
+        patched(f"http://127.0.0.1:{port}/api/v10", f"ws://127.0.0.1:{port}/"),
+        pytest.raises(DiscordUnreachable, match="could not reach Discord"),
+    ):
+        await sync_commands(settings)
 
 
 def test_logging_prints_each_line_once_and_names_an_unwritable_log_file(tmp_path) -> None:

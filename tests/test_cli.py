@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -92,27 +93,36 @@ def test_unusable_database_is_one_clear_sentence(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 
-@pytest.mark.parametrize("kind", ["folder", "not utf-8", "unreadable"])
+@pytest.mark.parametrize("kind", ["folder", "not utf-8", "unreadable", "pipe", "nul"])
 def test_a_bad_env_file_is_one_line_naming_it(shared_dir: Path, kind: str) -> None:
     env = shared_dir / ".env"
     if kind == "folder":
         env.mkdir()
     elif kind == "not utf-8":
         env.write_bytes(b"LECTERN_LOG_LEVEL=INFO\nDISCORD_TOKEN=\xff\xfe\n")
+    elif kind == "pipe":  # reading it would wait for a writer forever
+        os.mkfifo(env)
+    elif kind == "nul":
+        env.write_bytes(b"LECTERN_LOG_FILE=data/\x00lectern.log\n")
     else:
         env.write_text("LECTERN_LOG_LEVEL=INFO\n")
         env.chmod(0)
     result = run_as_reader(shared_dir, "stats")
     assert result.returncode == 78, result.stderr
-    assert ".env" in result.stderr and "Traceback" not in result.stderr
+    named = ".env" if kind != "nul" else "LECTERN_LOG_FILE contains a NUL byte"
+    assert named in result.stderr and "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
 
 
 def test_a_broken_passages_folder_is_one_line_for_the_shell(tmp_path: Path) -> None:
     result = lectern(tmp_path, "stats", LECTERN_PASSAGES_DIR="/nope")
-    assert result.returncode == 1
-    assert "lectern: /nope: there is no such folder (nothing was changed)" in result.stderr
+    assert result.returncode == 78
+    assert "lectern: LECTERN_PASSAGES_DIR: /nope: there is no such folder" in result.stderr
     assert "Traceback" not in result.stderr
+    lectern(tmp_path, "stats")  # with a corpus stored, a broken folder is only a warning
+    kept = lectern(tmp_path, "stats", LECTERN_PASSAGES_DIR="/nope")
+    assert kept.returncode == 0 and "4 documents, 62 passages" in kept.stdout
+    assert "warning: LECTERN_PASSAGES_DIR: /nope: there is no such folder; using" in kept.stderr
     assert len(result.stderr.strip().splitlines()) == 1
 
 

@@ -299,7 +299,9 @@ def test_a_comment_heading_with_no_name_is_an_error_not_a_merge(heading: str) ->
         ("javascript://alert(1)", "must be an http:// or https:// URL"),
         ("https://", "must be an http:// or https:// URL"),
         ("www.example.org", "must be an http:// or https:// URL"),
-        ("https://example.org:99999/", "malformed port"),
+        ("https://example.org:99999/", "source URL is malformed (Port out of range"),
+        ("https://[::1/x", "source URL is malformed"),
+        ("https://[zz]/x", "source URL is malformed"),
     ],
 )
 def test_a_source_url_must_be_well_formed(source: str, message: str) -> None:

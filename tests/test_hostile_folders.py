@@ -167,3 +167,47 @@ def test_scanning_reports_a_missing_or_non_folder_root(tmp_path: Path) -> None:
     assert [str(p) for p in scan(tmp_path / "file").problems] == [
         f"{tmp_path / 'file'}: not a folder"
     ]
+
+
+def test_names_that_are_not_utf8_never_crash(folder: Path, tmp_path: Path) -> None:
+    os.mkfifo(os.path.join(os.fsencode(folder), b"\xff.md"))
+    with open(os.path.join(os.fsencode(folder), b"caf\xe9.md"), "w", encoding="utf-8") as out:
+        out.write(document_text("Une phrase.", extra='slug = "cafe"'))
+    corpus = load_corpus(folder)
+    assert "cafe" in {d.slug for d in corpus.documents}
+    assert [str(p) for p in corpus.skipped] == [
+        "passages/\ufffd.md: a named pipe, not a document: skipped"
+    ]
+    ingested = lectern_cli(tmp_path, "ingest", str(folder))
+    again = lectern_cli(tmp_path, "ingest", str(folder))
+    assert ingested.returncode == 0 and "Traceback" not in ingested.stderr, ingested.stderr
+    assert "Ingested 5 documents" in ingested.stdout
+    # the warning is repeated even when nothing changed
+    assert "Corpus unchanged" in again.stdout and "a named pipe" in again.stderr
+
+
+def test_a_real_folder_wins_over_a_link_to_it(tmp_path: Path) -> None:
+    root = tmp_path / "q"
+    (root / "zreal" / "sub").mkdir(parents=True)
+    (root / "zreal" / "sub" / "one.md").write_text(document_text("One."), encoding="utf-8")
+    (root / "a").mkdir()
+    (root / "a" / "link").symlink_to(root / "zreal" / "sub")
+    corpus = load_corpus(root)
+    assert [d.path for d in corpus.documents] == ["q/zreal/sub/one.md"]
+    assert [str(p) for p in corpus.skipped] == ["q/a/link: a link to a folder already read"]
+
+
+def test_a_dangling_link_that_is_no_document_is_only_skipped(folder: Path) -> None:
+    (folder / "images").symlink_to(folder / "gone-folder")
+    corpus = load_corpus(folder)
+    assert len(corpus.documents) == 4
+    assert [str(p) for p in corpus.skipped] == ["passages/images: a link to nothing: skipped"]
+
+
+def test_a_link_to_the_whole_disk_stops_with_one_problem(
+    folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(files, "MAX_ENTRIES", 50)
+    (folder / "everything").symlink_to("/usr")
+    (found,) = problems(folder)
+    assert "more than 50 entries: does a link point at a whole disk?" in found

@@ -84,6 +84,8 @@ def problems_reply(error: CorpusError) -> Reply:
     body = clip(escape_markdown(text), 3500)
     long = len(body) < len(escape_markdown(text))
     files = text_files("problems", ".txt", text + "\n") if long else ()
+    if sum(len(f.data) for f in files) < len((text + "\n").encode()) and files:
+        head += "(The attached list stops at 25 MiB; `lectern ingest --check` prints it all.)\n"
     card = Card(title="Reload refused", description=head + body, color=ERROR_COLOR)
     return Reply(cards=(card,), ephemeral=True, attachments=files)
 

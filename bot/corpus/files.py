@@ -23,6 +23,8 @@ from .parse import parse_document
 
 #: Folders nested deeper than this are a problem, not a reason to recurse forever.
 MAX_DEPTH = 32
+#: Entries read before the walk stops: a link to / must not read the whole machine.
+MAX_ENTRIES = 200_000
 
 
 @dataclass
@@ -67,29 +69,53 @@ def _is_document(name: str) -> bool:
     return name.endswith(".md") and name.lower() != "readme.md"
 
 
+def _printable(name: str) -> str:
+    """A file name as text: bytes that are not UTF-8 (kept by Python as lone surrogates)
+    shown as U+FFFD, so the name can be printed, stored and sent."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def _is_link(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_symlink()
+    except OSError:
+        return False
+
+
 def scan(folder: Path) -> Listing:
     """Every document file below ``folder`` (``*.md``, except READMEs and anything whose name
     starts with ``.`` or ``_``), iteratively, with what was skipped and what is wrong.
 
-    Uses ``os.scandir``: its entries carry what ``stat`` needs, which keeps a warm start over
-    thousands of files to a few milliseconds.
+    Real folders are read before folders reached through links, so a link to a folder inside
+    the tree is the one skipped. Uses ``os.scandir``: its entries carry what ``stat`` needs,
+    which keeps a warm start over thousands of files to a few milliseconds.
     """
     found = Listing()
-    root = folder.name or str(folder)
+    root = _printable(folder.name or str(folder))
     try:
         top = folder.stat()
     except FileNotFoundError:
-        found.problems.append(Problem(str(folder), 0, "there is no such folder"))
+        found.problems.append(Problem(_printable(str(folder)), 0, "there is no such folder"))
         return found
-    except OSError as error:
-        found.problems.append(Problem(str(folder), 0, _reason(error)))
+    except (OSError, ValueError) as error:  # ValueError: a NUL byte in the path
+        reason = _reason(error) if isinstance(error, OSError) else "not a usable path"
+        found.problems.append(Problem(_printable(str(folder)), 0, reason))
         return found
     if not stat.S_ISDIR(top.st_mode):
-        found.problems.append(Problem(str(folder), 0, "not a folder"))
+        found.problems.append(Problem(_printable(str(folder)), 0, "not a folder"))
         return found
     seen = {(top.st_dev, top.st_ino)}
     stack: list[tuple[Path, str, int]] = [(folder, "", 0)]
-    while stack:
+    linked: list[tuple[Path, str, int, str, tuple[int, int]]] = []
+    entries_read = 0
+    while stack or linked:
+        if not stack:  # every real folder is read: now the ones reached through links
+            path, relative, depth, shown, key = linked.pop()
+            if key in seen:
+                found.skipped.append(Problem(shown, 0, "a link to a folder already read"))
+                continue
+            seen.add(key)
+            stack.append((path, relative, depth))
         here, prefix, depth = stack.pop()
         try:
             with os.scandir(here) as listing:
@@ -97,30 +123,42 @@ def scan(folder: Path) -> Listing:
         except OSError as error:
             found.problems.append(Problem(f"{root}/{prefix}".rstrip("/"), 0, _reason(error)))
             continue
+        entries_read += len(entries)
+        if entries_read > MAX_ENTRIES:
+            message = f"more than {MAX_ENTRIES:,} entries: does a link point at a whole disk?"
+            found.problems.append(Problem(root, 0, message))
+            break
         for entry in entries:
             if entry.name.startswith((".", "_")):
                 continue
-            relative = f"{prefix}{entry.name}"
+            relative = f"{prefix}{_printable(entry.name)}"
             shown = f"{root}/{relative}"
+            document = _is_document(entry.name)
             try:
                 st = entry.stat()  # follows links
             except OSError as error:
-                dangling = isinstance(error, FileNotFoundError) and entry.is_symlink()
-                reason = "a link that points at nothing" if dangling else _reason(error)
-                if _is_document(entry.name) or entry.is_symlink() or _is_folder(entry):
-                    found.problems.append(Problem(shown, 0, reason))
+                if isinstance(error, FileNotFoundError) and _is_link(entry):
+                    if document:
+                        found.problems.append(Problem(shown, 0, "a link that points at nothing"))
+                    else:  # not a document: whatever it was meant to be, nothing is lost
+                        found.skipped.append(Problem(shown, 0, "a link to nothing: skipped"))
+                elif document or _is_link(entry) or _is_folder(entry):
+                    found.problems.append(Problem(shown, 0, _reason(error)))
                 continue
-            if stat.S_ISDIR(st.st_mode) and not _is_document(entry.name):
-                if (st.st_dev, st.st_ino) in seen:
-                    found.skipped.append(Problem(shown, 0, "a link to a folder already read"))
-                elif depth + 1 > MAX_DEPTH:
+            if stat.S_ISDIR(st.st_mode) and not document:
+                key = (st.st_dev, st.st_ino)
+                if depth + 1 > MAX_DEPTH:
                     found.problems.append(
                         Problem(shown, 0, f"folders nested deeper than {MAX_DEPTH} levels")
                     )
+                elif _is_link(entry):
+                    linked.append((Path(entry.path), f"{relative}/", depth + 1, shown, key))
+                elif key in seen:  # a bind mount or a hard-linked folder
+                    found.skipped.append(Problem(shown, 0, "a link to a folder already read"))
                 else:
-                    seen.add((st.st_dev, st.st_ino))
+                    seen.add(key)
                     stack.append((Path(entry.path), f"{relative}/", depth + 1))
-            elif _is_document(entry.name):
+            elif document:
                 if stat.S_ISREG(st.st_mode):
                     found.files.append((relative, Path(entry.path), st))
                 else:
@@ -135,25 +173,30 @@ def corpus_files(folder: Path) -> list[Path]:
     return [path for _, path, _ in scan(folder).files]
 
 
-def folder_signature(folder: Path) -> str:
+def folder_signature(folder: Path | Listing) -> str:
     """A cheap signature of the folder (names, sizes, mtimes, and whatever is wrong with it):
     unchanged means nothing to read.
 
     It lets a restart skip reading and hashing the corpus; when it differs, the content hashes
     decide whether anything really changed.
     """
-    found = scan(folder)
+    found = folder if isinstance(folder, Listing) else scan(folder)
     lines = [f"{rel}\0{st.st_size}\0{st.st_mtime_ns}\n" for rel, _, st in found.files]
     lines += [f"! {p}\n" for p in found.problems + found.skipped]
     return hashlib.sha256(f"parser {PARSER_VERSION}\n{''.join(lines)}".encode()).hexdigest()
 
 
-def load_corpus(folder: Path, progress: Callable[[int, int], None] | None = None) -> Corpus:
-    """Read, parse and validate every document in ``folder``; raise CorpusError on any problem."""
-    found = scan(folder)
+def load_corpus(
+    folder: Path,
+    progress: Callable[[int, int], None] | None = None,
+    listing: Listing | None = None,
+) -> Corpus:
+    """Read, parse and validate every document in ``folder`` (as ``listing`` found it, when
+    given); raise CorpusError on any problem."""
+    found = listing or scan(folder)
     documents: list[Document] = []
     problems: list[Problem] = list(found.problems)
-    root = folder.name or str(folder)
+    root = _printable(folder.name or str(folder))
     for index, (relative, path, _) in enumerate(found.files, 1):
         try:
             documents.append(parse_file(path, display=f"{root}/{relative}"))
@@ -162,7 +205,9 @@ def load_corpus(folder: Path, progress: Callable[[int, int], None] | None = None
         if progress:
             progress(index, len(found.files))
     if not found.files and not problems:
-        problems.append(Problem(str(folder), 0, "no documents (*.md files) in this folder"))
+        problems.append(
+            Problem(_printable(str(folder)), 0, "no documents (*.md files) in this folder")
+        )
     problems.extend(_duplicate_slugs(documents))
     if problems:
         raise CorpusError(problems)
@@ -194,7 +239,7 @@ def parse_file(path: Path, display: str | None = None) -> Document:
         raise CorpusError(
             [Problem(shown, line, f"not UTF-8 (byte {raw[error.start]:#04x}); save it as UTF-8")]
         ) from None
-    return parse_document(text, path=shown, default_slug=path.stem.lower(), raw=raw)
+    return parse_document(text, path=shown, default_slug=_printable(path.stem).lower(), raw=raw)
 
 
 def _read(path: Path, shown: str) -> bytes:

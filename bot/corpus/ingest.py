@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.db import Database
-from .files import folder_signature, load_corpus
+from .files import folder_signature, load_corpus, scan
 from .model import Corpus
 from .random import author_key
 from .store import GENERATION_KEY
@@ -52,15 +52,17 @@ async def sync_corpus(
     A restart with an untouched folder compares only a signature of file names, sizes and
     modification times. When that differs, files are read and their content hashes decide.
     """
-    signature = await asyncio.to_thread(folder_signature, folder)
+    listing = await asyncio.to_thread(scan, folder)
+    signature = folder_signature(listing)
+    skipped = tuple(str(p) for p in listing.skipped)
     if not force and signature == await _meta(db, "signature"):
-        return await _unchanged(db)
-    corpus = await asyncio.to_thread(load_corpus, folder, progress)
+        return await _unchanged(db, skipped)
+    corpus = await asyncio.to_thread(load_corpus, folder, progress, listing)
     if not force and corpus.fingerprint == await _meta(db, "fingerprint"):
         await db.run(
             "INSERT OR REPLACE INTO corpus_meta (key, value) VALUES ('signature', ?)", (signature,)
         )
-        return await _unchanged(db)
+        return await _unchanged(db, skipped)
     return await replace_corpus(db, corpus, signature=signature)
 
 
@@ -117,12 +119,12 @@ async def _meta(db: Database, key: str) -> str | None:
     return str(row[0]) if row else None
 
 
-async def _unchanged(db: Database) -> IngestReport:
+async def _unchanged(db: Database, skipped: tuple[str, ...]) -> IngestReport:
     row = await db.one(
         "SELECT (SELECT count(*) FROM documents), (SELECT coalesce(max(rowid), 0) FROM passages)"
     )
     log.info("Corpus unchanged: %d documents, %d passages", row[0], row[1])
-    return IngestReport(True, int(row[0]), int(row[1]), int(row[1]))
+    return IngestReport(True, int(row[0]), int(row[1]), int(row[1]), not_documents=skipped)
 
 
 async def _diff(db: Database, corpus: Corpus) -> IngestReport:

@@ -116,13 +116,13 @@ def source_problem(source: str) -> str | None:
         return f"source URL is {len(source):,} characters; Discord's limit is {MAX_URL_CHARS:,}"
     if any(c.isspace() for c in source):
         return "source URL has spaces in it: encode them as %20, or write a description instead"
-    parts = urlsplit(source)
+    try:
+        parts = urlsplit(source)
+        parts.port  # noqa: B018 - raises on a malformed port
+    except ValueError as error:  # e.g. an unclosed [ipv6 host, a port that is not a number
+        return f"source URL is malformed ({error})"
     if parts.scheme not in ("http", "https") or not parts.netloc or parts.netloc.startswith("."):
         return "source must be an http:// or https:// URL, or a description that is not a URL"
-    try:
-        parts.port  # noqa: B018 - raises on a malformed port
-    except ValueError:
-        return "source URL has a malformed port"
     return None
 
 

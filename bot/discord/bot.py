@@ -105,6 +105,11 @@ class LecternBot(commands.Bot):
         except CorpusError as error:
             problems = "\n".join(f"  {p}" for p in error.problems)
             if await self.services.corpus.passage_count() == 0:
+                if len(error.problems) == 1 and error.problems[0].line == 0:
+                    raise StartupError(
+                        f"LECTERN_PASSAGES_DIR: {error.problems[0]}, and there is no earlier "
+                        "corpus to serve"
+                    ) from error
                 raise StartupError(
                     f"the passages folder is invalid and there is no earlier corpus to serve; "
                     f"fix these and start again (lectern ingest --check):\n{problems}"

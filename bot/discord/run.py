@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import socket
 from collections.abc import Callable
 
 import aiohttp
@@ -32,6 +33,21 @@ def install_signal_handlers(bot: LecternBot) -> Callable[[], None]:
             loop.remove_signal_handler(sig)
 
     return undo
+
+
+#: What "Discord cannot be reached" looks like: the network, DNS, or Discord's own outage.
+NETWORK_ERRORS = (
+    aiohttp.ClientError,
+    ConnectionError,
+    socket.gaierror,
+    TimeoutError,
+    discord.DiscordServerError,
+)
+
+
+def unreachable(error: BaseException) -> DiscordUnreachable:
+    reason = str(error) or type(error).__name__
+    return DiscordUnreachable(f"could not reach Discord: {reason}")
 
 
 def _token(settings: Settings) -> str:
@@ -76,10 +92,15 @@ async def sync_commands(settings: Settings, guild_id: int | None = None) -> int:
                 await bot.login(token)  # runs setup_hook: corpus, extensions
             except discord.LoginFailure:
                 raise StartupError("Discord refused the token in DISCORD_TOKEN") from None
+            except NETWORK_ERRORS as error:
+                raise unreachable(error) from None
             guild = discord.Object(guild_id) if guild_id else None
             if guild is not None:
                 bot.tree.copy_global_to(guild=guild)
-            synced = await bot.tree.sync(guild=guild)
+            try:
+                synced = await bot.tree.sync(guild=guild)
+            except NETWORK_ERRORS as error:
+                raise unreachable(error) from None
             where = f"guild {guild_id}" if guild_id else "global"
             await bot.services.audit.record(
                 Actor("shell"), f"sync {where}", "ok", f"{len(synced)} commands"

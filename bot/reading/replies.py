@@ -170,9 +170,13 @@ def document_reply(
     )
     rows = pager(DocumentPage(info.slug, page, user_id), len(pages))
     files: tuple[Attachment, ...] = ()
+    content = None
     if len(pages) > MAX_PAGES and page == 0:  # in parts when past what one file may hold
-        files = text_files(info.slug, ".md", "".join(pages))
-    return Reply(cards=(card,), rows=rows, attachments=files, ephemeral=private)
+        whole = "".join(pages)
+        files = text_files(info.slug, ".md", whole)
+        if sum(len(f.data) for f in files) < len(whole.encode("utf-8")):
+            content = "The attached text stops where Discord's 25 MiB per message does."
+    return Reply(cards=(card,), content=content, rows=rows, attachments=files, ephemeral=private)
 
 
 def sources_reply(documents: Sequence[DocumentInfo], page: int, *, user_id: int) -> Reply:

@@ -1647,7 +1647,10 @@ class FakeDiscord:
         if channel.guild_id is not None:
             self._require(call, channel)
             guild = self.guilds[channel.guild_id]
-            if guild.me is not None and not discord.Permissions(guild.me.permissions_in(channel)).read_message_history:
+            if (
+                guild.me is not None
+                and not discord.Permissions(guild.me.permissions_in(channel)).read_message_history
+            ):
                 return _json([])
         found = [
             m for m in reversed(self.messages(channel)) if not m.get("flags", 0) & rules.EPHEMERAL
@@ -1862,9 +1865,7 @@ class FakeDiscord:
         owners = inter.payload.get("authorizing_integration_owners") or {}
         botless_guild = "guild_id" in inter.payload and "0" not in owners
         if botless_guild and len(inter.followup_ids) >= USER_INSTALL_FOLLOWUPS:
-            self._breach(
-                "interaction", call.route, "more than 5 follow-ups through a user install"
-            )
+            self._breach("interaction", call.route, "more than 5 follow-ups through a user install")
             raise DiscordError(400, 50035, "Invalid Form Body")
         original = self.message(inter.original_id) if inter.original_id else None
         if original is not None and original.get("flags", 0) & (1 << 7):
