@@ -15,7 +15,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
-from . import __version__, verbs
+from . import __version__, admin_verbs, verbs
 from .config import ConfigError, Settings, load_settings
 from .core.db import StoreError
 
@@ -91,10 +91,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "ask": verbs.ask,
         "ingest": verbs.ingest,
         "stats": verbs.stats,
-        "sync": verbs.sync,
-        "audit": verbs.audit,
-        "invite": verbs.invite,
-        "backup": verbs.backup,
+        "sync": admin_verbs.sync,
+        "audit": admin_verbs.audit,
+        "invite": admin_verbs.invite,
+        "backup": admin_verbs.backup,
         "passages": verbs.passages,
     }
     try:

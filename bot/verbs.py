@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
-import sqlite3
 import sys
 import textwrap
 from collections.abc import Awaitable, Callable
@@ -19,7 +17,6 @@ from typing import TextIO
 
 from . import __version__
 from .admin.audit import Actor
-from .admin.backup import backup_refusal
 from .admin.replies import summary
 from .config import ConfigError, Settings
 from .console import Console
@@ -34,8 +31,6 @@ EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 EXIT_STARTUP = 78
 #: Discord could not be reached (EX_UNAVAILABLE): systemd's restart tries again later.
 EXIT_UNAVAILABLE = 69
-#: ``lectern audit --limit`` is clamped to this many rows.
-AUDIT_MAX = 10_000
 
 
 def _print_problems(error: CorpusError, out: TextIO = sys.stderr) -> None:
@@ -71,14 +66,14 @@ class _ProgressBar:
         self.stream.flush()
 
 
-def _services(db: Database, settings: Settings) -> Services:
+def services_for(db: Database, settings: Settings) -> Services:
     return build_services(db, settings, clock=lambda: datetime.now(UTC))
 
 
 async def _with_corpus(settings: Settings, use: Callable[[Services], Awaitable[int]]) -> int:
     """Open the database, bring the corpus up to date, and hand the services to ``use``."""
     async with await Database.open(settings.db_path) as db:
-        services = _services(db, settings)
+        services = services_for(db, settings)
         try:
             await sync_corpus(db, settings.passages_dir, progress=_ProgressBar("Reading"))
         except CorpusError as error:
@@ -125,7 +120,9 @@ async def ingest(args: argparse.Namespace, settings: Settings) -> int:
         except CorpusError as error:
             _print_problems(error)
             return EXIT_INVALID
-        await _services(db, settings).audit.record(Actor("shell"), "ingest", "ok", summary(report))
+        await services_for(db, settings).audit.record(
+            Actor("shell"), "ingest", "ok", summary(report)
+        )
     _print_not_documents(report.not_documents)
     if report.skipped:
         print(f"Corpus unchanged: {report.documents} documents, {report.passages_after} passages.")
@@ -241,69 +238,3 @@ async def ask(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_OK
 
     return await _with_corpus(settings, answer)
-
-
-async def sync(args: argparse.Namespace, settings: Settings) -> int:
-    if not settings.has_token:
-        print("lectern: sync needs DISCORD_TOKEN (in the environment or .env)", file=sys.stderr)
-        return EXIT_USAGE
-    from .discord.bot import StartupError
-    from .discord.run import sync_commands
-
-    try:
-        count = await sync_commands(settings, args.guild)
-    except StartupError as error:
-        print(f"lectern: {error}", file=sys.stderr)
-        return EXIT_INVALID
-    where = f"to server {args.guild}" if args.guild else "globally"
-    print(f"Synced {count} commands {where}.")
-    return EXIT_OK
-
-
-async def audit(args: argparse.Namespace, settings: Settings) -> int:
-    async with await Database.open(settings.db_path) as db:
-        entries = await _services(db, settings).audit.trail(min(max(1, args.limit), AUDIT_MAX))
-    if not entries:
-        print("No admin actions recorded yet.")
-    for e in entries:
-        who = e.actor + (f" ({e.actor_id})" if e.actor_id else "")
-        print(f"{e.at}  {who:<30} {e.action:<20} {e.result:<8} {e.detail}")
-    return EXIT_OK
-
-
-async def invite(args: argparse.Namespace, settings: Settings) -> int:
-    from .admin.invite import PERMISSION_NAMES, PERMISSIONS, client_id_from_token, invite_url
-
-    client_id = args.client_id or (client_id_from_token(settings.token) if settings.token else None)
-    if client_id is None:
-        print(
-            "lectern: give --client-id (the Application ID from the Developer Portal) or set "
-            "DISCORD_TOKEN",
-            file=sys.stderr,
-        )
-        return EXIT_USAGE
-    names = ", ".join(PERMISSION_NAMES)
-    print(invite_url(client_id))
-    print(f"Permissions ({PERMISSIONS}): {names}", file=sys.stderr)
-    return EXIT_OK
-
-
-async def backup(args: argparse.Namespace, settings: Settings) -> int:
-    target: Path = args.path
-    refusal = backup_refusal(target, settings.db_path)
-    if refusal:
-        print(f"lectern: {refusal}", file=sys.stderr)
-        return EXIT_USAGE
-    async with await Database.open(settings.db_path) as db:
-        audit = _services(db, settings).audit
-        try:
-            await db.backup(target)
-        except (OSError, sqlite3.Error) as error:
-            with contextlib.suppress(OSError):  # a partial copy must not pass for a backup
-                target.unlink(missing_ok=True)
-            await audit.record(Actor("shell"), "backup", "failed", f"{target}: {error}")
-            print(f"lectern: could not write the backup to {target}: {error}", file=sys.stderr)
-            return EXIT_INVALID
-        await audit.record(Actor("shell"), "backup", "ok", str(target))
-    print(f"Backed up {settings.db_path} to {target} ({target.stat().st_size:,} bytes).")
-    return EXIT_OK

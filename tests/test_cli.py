@@ -136,7 +136,12 @@ def test_invite_link_has_exactly_the_needed_permissions(tmp_path: Path) -> None:
     # the hand-written bits and link are exactly what discord.py would build
     required = discord.Permissions(PERMISSIONS)
     expected = discord.utils.oauth_url(123456789012345678, permissions=required, scopes=SCOPES)
-    assert result.stdout.strip() == expected
+    server, user = result.stdout.strip().splitlines()
+    assert server == expected
+    assert user == (
+        "https://discord.com/oauth2/authorize?client_id=123456789012345678"
+        "&integration_type=1&scope=applications.commands"
+    )
     assert "scope=bot+applications.commands" in result.stdout
     granted = {name for name, on in required if on}
     assert granted == {

@@ -65,7 +65,7 @@ async def test_a_backup_failing_as_it_writes_is_audited_as_failed(
 ) -> None:
     import argparse
 
-    from bot import verbs
+    from bot import admin_verbs as verbs
     from bot.config import Settings
     from bot.core.db import Database
 

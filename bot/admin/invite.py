@@ -33,6 +33,14 @@ def invite_url(client_id: int) -> str:
     return f"{AUTHORIZE_URL}?{urlencode(query)}"
 
 
+def user_install_url(client_id: int) -> str:
+    """The user install link: a person adds Lectern's commands to their account
+    (``integration_type=1``, only the ``applications.commands`` scope; no bot, no permissions).
+    It works once User Install is enabled under Installation in the Developer Portal."""
+    query = {"client_id": client_id, "integration_type": 1, "scope": "applications.commands"}
+    return f"{AUTHORIZE_URL}?{urlencode(query)}"
+
+
 def client_id_from_token(token: str) -> int | None:
     """A bot token starts with the bot's user id in base64, which is the application id."""
     head = token.split(".", 1)[0]

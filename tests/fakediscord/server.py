@@ -503,7 +503,7 @@ class FakeDiscord:
     def dm_channel(self, user: User) -> Channel:
         """The DM channel between the bot and ``user``."""
         for ch in self.dm_channels.values():
-            if ch.recipient is user:
+            if ch.type == 1 and ch.recipient is user:
                 return ch
         ch = Channel(self.ids.next(), "", type=1, recipient=user)
         self.dm_channels[ch.id] = ch
