@@ -16,7 +16,7 @@ from datetime import date
 from typing import TextIO
 
 from .core.errors import APOLOGY, UserError
-from .core.reply import Button, Card, Reply, error_reply
+from .core.reply import Button, Card, Panel, Reply, error_reply
 from .core.text import clip
 from .reading.commands import BY_NAME, READING_COMMANDS
 from .reading.service import Clicker, ReadingService
@@ -183,6 +183,8 @@ def render_reply(reply: Reply, width: int = WIDTH) -> str:
     if reply.content:
         parts.append(reply.content)
     parts.extend(render_card(card, width) for card in reply.cards)
+    if reply.panel is not None:
+        parts.append(render_panel(reply.panel, width))
     for row in reply.rows:
         parts.append(" ".join(f"[{b.label}]" if not b.disabled else f"({b.label})" for b in row))
     for attachment in reply.attachments:
@@ -190,6 +192,20 @@ def render_reply(reply: Reply, width: int = WIDTH) -> str:
     if reply.ephemeral:
         parts.append("(only you can see this)")
     return "\n".join(parts)
+
+
+_ESCAPED = re.compile(r"\\([\\*_~`|>#\[\]])")
+
+
+def _plain(markdown: str) -> str:
+    """Discord Markdown as a terminal shows it: no bold markers, no escaping backslashes."""
+    return _ESCAPED.sub(r"\1", markdown.replace("**", ""))
+
+
+def render_panel(panel: Panel, width: int = WIDTH) -> str:
+    """A Components V2 panel as a box: the heading on top, the text, then the subtext."""
+    card = Card(title=_plain(panel.heading), description=panel.body, footer=_plain(panel.subtext))
+    return render_card(card, width) + (f"\n  {panel.link}" if panel.link else "")
 
 
 def render_card(card: Card, width: int = WIDTH) -> str:

@@ -67,7 +67,7 @@ async def test_a_passage_then_its_buttons(store: Services) -> None:
 
 
 async def test_poem_prints_every_line(store: Services) -> None:
-    text = await run(store, "/poem")
+    text = await run(store, "/poem", ">")  # two pages: every line shows on one of them
     found = await store.corpus.document("shape-of-attention")
     assert found is not None
     for passage in found[1]:

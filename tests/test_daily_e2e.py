@@ -11,7 +11,7 @@ import pytest
 
 from bot.daily.posting import make_nonce
 from tests.fakediscord import FakeDiscord
-from tests.lectern_harness import TestClock, run_lectern
+from tests.lectern_harness import TestClock, run_lectern, shown
 
 EPHEMERAL = 64
 BEFORE = datetime(2026, 11, 23, 7, 30, tzinfo=UTC)  # 08:30 in Berlin
@@ -43,6 +43,9 @@ def posts(fake: FakeDiscord, channel: Any) -> list[dict[str, Any]]:
 
 
 def text(reply: Any) -> str:
+    """What an answer says: an embed's parts, or a Components V2 panel's text."""
+    if not reply.data.get("embeds"):
+        return shown(reply.data).text
     embed = reply.data["embeds"][0]
     parts = [embed.get("title") or "", embed.get("description") or ""]
     parts += [f"{f['name']}: {f['value']}" for f in embed.get("fields") or []]
@@ -84,13 +87,14 @@ async def test_set_post_at_the_instant_then_status_reflection_history(
         await fake_discord.wait_for(lambda: posts(fake_discord, general), what="daily post")
         (post,) = posts(fake_discord, general)
         assert post["nonce"] == make_nonce(guild.id, date(2026, 11, 23))
-        assert post["embeds"][0]["title"] == "Reflection for Monday, 23 November 2026"
-        assert post["embeds"][0] == preview.data["embeds"][0]
+        assert shown(post).heading == "Reflection for Monday, 23 November 2026"
+        posted, previewed = shown(post), shown(preview.data)
+        assert (posted.body, posted.subtext) == (previewed.body, previewed.subtext)
         body = fake_discord.calls("POST", POSTS)[-1].body
         assert body["enforce_nonce"] is True and body["allowed_mentions"] == {"parse": []}
         # /reflection in that server shows the same passage that day
         reflection = await fake_discord.slash("reflection", guild=guild, user=reader)
-        assert reflection.data["embeds"][0]["footer"] == post["embeds"][0]["footer"]
+        assert shown(reflection.data).subtext == shown(post).subtext
         clock.now = DUE + timedelta(hours=1)
         assert await scheduler(bot).run_due() == []  # once per date
         status = await fake_discord.slash("daily status", guild=guild, user=admin)
@@ -142,7 +146,7 @@ async def test_role_ping_mentions_only_that_role_and_a_thread_opens(
         await set_daily(fake_discord, guild, admin, role=role, thread=True)
         assert await scheduler(bot).run_due(DUE) == ["sent"]
     (post,) = posts(fake_discord, general)
-    assert post["content"] == f"<@&{role.id}>"
+    assert shown(post).note == f"<@&{role.id}>"  # a text display above the passage
     body = fake_discord.calls("POST", POSTS)[-1].body
     assert body["allowed_mentions"] == {"parse": [], "roles": [role.id]}
     (thread,) = guild.threads

@@ -136,13 +136,14 @@ async def test_post_at_the_right_instant_and_once(service: Services) -> None:
     assert await _run(service, poster, DUE + timedelta(minutes=1)) == []
     ((_, nonce, message),) = poster.sent
     assert nonce == make_nonce(GUILD, date(2026, 11, 23)) and len(nonce) <= 25
-    assert message.reply.cards[0].title == "Reflection for Monday, 23 November 2026"
+    assert message.reply.panel is not None
+    assert message.reply.panel.heading == "Reflection for Monday, 23 November 2026"
     schedule = await service.daily_store.schedule(GUILD)
     assert schedule is not None and schedule.next_date == "2026-11-24"
     # /reflection that day shows the posted passage
     today = await service.daily_picker.todays_passage(GUILD)
     assert today is not None
-    assert today[0].id in message.reply.cards[0].footer  # type: ignore[operator]
+    assert message.reply.panel.subtext.endswith(today[0].id)
 
 
 async def test_crash_after_send_before_result_posts_once(service: Services) -> None:
@@ -267,7 +268,7 @@ async def test_the_order_does_not_repeat_until_the_corpus_is_seen(service: Servi
     for _ in range(total + 1):
         assert await _run(service, poster, at) == ["sent"]
         at += timedelta(days=1)
-    shown = [m.reply.cards[0].footer.rsplit(" · ", 1)[-1] for _, _, m in poster.sent]  # type: ignore[union-attr]
+    shown = [m.passage_id for _, _, m in poster.sent]
     assert len(set(shown[:total])) == total
     assert shown[total] != shown[total - 1]
 

@@ -17,7 +17,7 @@ from bot.corpus import files
 from bot.corpus.files import MAX_DEPTH, load_corpus, scan
 from bot.corpus.model import CorpusError
 from tests.conftest import READER_UID, document_text, lectern_cli, run_as_reader
-from tests.lectern_harness import run_lectern
+from tests.lectern_harness import run_lectern, shown
 
 
 @pytest.fixture
@@ -142,7 +142,7 @@ async def test_a_reload_from_a_broken_folder_is_refused_and_the_old_corpus_serve
     assert card.title == "Reload refused" and "passages/gone.md" in card.description
     assert "points at nothing" in card.description
     assert "Nothing was changed" in card.description
-    assert quote.data["embeds"][0]["footer"]["text"]  # still answering from the old corpus
+    assert shown(quote.data).subtext  # still answering from the old corpus
 
 
 async def test_a_missing_passages_folder_does_not_stop_a_bot_with_a_corpus(
@@ -154,9 +154,8 @@ async def test_a_missing_passages_folder_does_not_stop_a_bot_with_a_corpus(
         pass
     async with run_lectern(fake_discord, tmp_path, passages=tmp_path / "unmounted", sync=False):
         quote = await fake_discord.slash("quote", guild=guild, user=reader)
-    (embed,) = quote.data["embeds"]
-    assert embed.get("footer", {}).get("text", "").count(" · ") == 1  # "<label> · <id>"
-    assert not quote.data.get("flags", 0) & 64  # a passage, not a private error note
+    assert shown(quote.data).subtext.count(" · ") == 1  # "<label> · <id>": a passage
+    assert not quote.data.get("flags", 0) & 64  # not a private error note
 
 
 def test_scanning_reports_a_missing_or_non_folder_root(tmp_path: Path) -> None:

@@ -12,7 +12,14 @@ import pytest
 from bot.discord import answer as discord_ui
 from tests.conftest import document_text
 from tests.fakediscord import FakeDiscord
-from tests.lectern_harness import FIXED_NOW, button, component_ids, run_lectern
+from tests.lectern_harness import (
+    FIXED_NOW,
+    button,
+    buttons,
+    component_ids,
+    run_lectern,
+    shown,
+)
 
 EPHEMERAL = 64
 READING = {"quote", "search", "passage", "poem", "read", "reflection", "sources", "about"}
@@ -55,8 +62,7 @@ async def test_quote_answers_with_a_passage_and_buttons(
     data = reply.data
     assert not data.get("flags", 0) & EPHEMERAL
     assert data["allowed_mentions"] == {"parse": []}
-    (embed,) = data["embeds"]
-    passage_id = embed["footer"]["text"].split(" · ")[1]
+    passage_id = shown(data).subtext.split(" · ")[1]
     ids = component_ids(data)
     assert f"lx:next:{passage_id}" in ids and f"lx:share:{passage_id}" in ids
     assert any(i.startswith("lx:again:") for i in ids)
@@ -80,9 +86,9 @@ async def test_quote_filters_and_autocomplete(fake_discord, tmp_path, guild, rea
         another = await fake_discord.click(button(by_jinx.data, "Another"), user=reader)
     assert [c["value"] for c in authors.choices] == ["Jinx"]
     assert [c["value"] for c in documents.choices] == ["shape-of-attention"]
-    assert by_jinx.data["embeds"][0]["author"]["name"] == "Jinx"
-    assert typed.data["embeds"][0]["title"] == "The Shape of Attention"
-    assert another.data["embeds"][0]["author"]["name"] == "Jinx"
+    assert shown(by_jinx.data).heading.endswith(" · Jinx")
+    assert shown(typed.data).heading.startswith("**The Shape of Attention**")
+    assert shown(another.data).heading.endswith(" · Jinx")
     assert another.data["flags"] & EPHEMERAL  # browsing from a public message is private
 
 
@@ -120,7 +126,7 @@ async def test_search_pages_and_opens_results(fake_discord, tmp_path, guild, rea
         assert page2.data["embeds"][0]["description"].startswith("30 passages match. Showing 6–10.")
         opened = await fake_discord.click(button(page2.data, "6"), user=reader)
         assert (
-            opened.data["embeds"][0]["footer"]["text"].split(" · ")[1]
+            shown(opened.data).subtext.split(" · ")[1]
             in page2.data["embeds"][0]["fields"][0]["value"]
         )
 
@@ -141,18 +147,16 @@ async def test_passage_by_id_with_autocomplete_and_neighbours(
         reply = await fake_discord.slash(
             "passage", guild=guild, user=reader, options={"id": "Shape-of-Attention-7"}
         )
-        assert reply.data["embeds"][0]["footer"]["text"] == "stanza 7 of 24 · shape-of-attention-7"
+        assert shown(reply.data).subtext == "stanza 7 of 24 · shape-of-attention-7"
         nxt = await fake_discord.click("lx:next:shape-of-attention-7", user=other)
         assert nxt.data["flags"] & EPHEMERAL
-        assert nxt.data["embeds"][0]["footer"]["text"].startswith("stanza 8 of 24")
+        assert shown(nxt.data).subtext.startswith("stanza 8 of 24")
         back = await fake_discord.click("lx:prev:shape-of-attention-8", user=other)
         assert back.callback["type"] == 7  # on a private message: moves in place
-        assert back.data["embeds"][0]["footer"]["text"].startswith("stanza 7 of 24")
+        assert shown(back.data).subtext.startswith("stanza 7 of 24")
         shared = await fake_discord.click(button(back.data, "Share"), user=other)
         assert not shared.data.get("flags", 0) & EPHEMERAL
-        assert "Share" not in [
-            c.get("label") for row in shared.data["components"] for c in row["components"]
-        ]
+        assert "Share" not in [c.get("label") for c in buttons(shared.data)]
         more = await fake_discord.click("lx:more:shape-of-attention-7", user=other)
         assert more.data["embeds"][0]["title"] == "More like this"
         missing = await fake_discord.slash(
@@ -162,25 +166,22 @@ async def test_passage_by_id_with_autocomplete_and_neighbours(
         first = await fake_discord.slash(
             "passage", guild=guild, user=reader, options={"id": "metaphor-1"}
         )
-        prev_button = next(
-            c
-            for row in first.data["components"]
-            for c in row["components"]
-            if c["label"] == "◀ Previous"
-        )
+        prev_button = next(c for c in buttons(first.data) if c.get("label") == "◀ Previous")
         assert prev_button["disabled"]
 
 
 async def test_poem_keeps_every_line_break(fake_discord, tmp_path, guild, reader) -> None:
     async with run_lectern(fake_discord, tmp_path) as bot:
         reply = await fake_discord.slash("poem", guild=guild, user=reader)
+        second = await fake_discord.click(button(reply.data, "▶"), user=reader)
         found = await bot.services.corpus.document("shape-of-attention")
     assert found is not None
-    (embed,) = reply.data["embeds"]
-    assert embed["title"] == "The Shape of Attention"
+    pages = [shown(reply.data), shown(second.data)]
+    assert pages[0].heading == "**The Shape of Attention** · Kenneth Reitz"
     stanzas = [p.text for p in found[1] if p.unit == "stanza"]
-    assert "\n\n".join(stanzas) in embed["description"]
-    assert embed["description"].count("\n") >= sum(s.count("\n") for s in stanzas)
+    # every stanza whole, every line break kept, on one page or the other, in order
+    assert "\n\n".join(stanzas) in "\n\n".join(p.body for p in pages)
+    assert all(any(s in p.body for p in pages) for s in stanzas)
 
 
 async def test_read_pages_only_the_invoker_turns(fake_discord, tmp_path, guild, reader) -> None:
@@ -189,7 +190,7 @@ async def test_read_pages_only_the_invoker_turns(fake_discord, tmp_path, guild, 
         reply = await fake_discord.slash(
             "read", guild=guild, user=reader, options={"document": "essay-comments"}
         )
-        assert reply.data["embeds"][0]["footer"]["text"].endswith("page 1 of 3")
+        assert shown(reply.data).subtext.endswith("page 1 of 4")
         mine = await fake_discord.click(
             button(reply.data, "▶"), user=reader, message=reply.original
         )
@@ -198,12 +199,8 @@ async def test_read_pages_only_the_invoker_turns(fake_discord, tmp_path, guild, 
             button(reply.original, "▶"), user=other, message=reply.original
         )
         assert theirs.callback["type"] == 4 and theirs.data["flags"] & EPHEMERAL
-        assert theirs.data["embeds"][0]["footer"]["text"].endswith("page 3 of 3")
-        pages = [
-            reply.data["embeds"][0]["description"],
-            mine.data["embeds"][0]["description"],
-            theirs.data["embeds"][0]["description"],
-        ]
+        assert shown(theirs.data).subtext.endswith("page 3 of 4")
+        pages = [shown(reply.data).body, shown(mine.data).body, shown(theirs.data).body]
     text = "\n".join(pages)
     assert "**Arshavir Blackwell, PhD**" in text and "**nihal \\| deeptech decoded**" in text
 
@@ -213,8 +210,8 @@ async def test_reflection_is_the_same_all_day(fake_discord, tmp_path, guild, rea
         first = await fake_discord.slash("reflection", guild=guild, user=reader)
         second = await fake_discord.slash("reflection", guild=guild, user=guild.add_member("b"))
         context = await fake_discord.click(button(first.data, "Read in context"), user=reader)
-    assert first.data["embeds"][0]["title"] == f"Reflection for {FIXED_NOW:%A}, 23 November 2026"
-    assert first.data["embeds"] == second.data["embeds"]
+    assert shown(first.data).heading == f"Reflection for {FIXED_NOW:%A}, 23 November 2026"
+    assert first.data["components"] == second.data["components"]
     assert context.data["flags"] & EPHEMERAL
 
 
@@ -236,7 +233,7 @@ async def test_reading_works_in_dms(fake_discord, tmp_path) -> None:
     user = fake_discord.add_user("dm-reader")
     async with run_lectern(fake_discord, tmp_path):
         reply = await fake_discord.slash("quote", user=user)
-    assert reply.data["embeds"]
+    assert shown(reply.data).body
 
 
 HOSTILE = [
@@ -272,8 +269,8 @@ async def test_hostile_input_gets_an_answer_within_the_rules(
                 "passage", focused="id", value=text, guild=guild, user=reader
             ),
         ]
-    for reply in answers[:4]:
-        assert reply.data["embeds"], reply.data
+    for reply in answers[:4]:  # a passage (V2) or a kind note (an embed)
+        assert reply.data.get("embeds") or reply.data.get("components"), reply.data
     assert len(answers[4].choices) <= 25
 
 
@@ -286,7 +283,7 @@ async def test_mentions_in_passages_never_ping(fake_discord, tmp_path, guild, re
     async with run_lectern(fake_discord, tmp_path, passages=folder):
         reply = await fake_discord.slash("quote", guild=guild, user=reader)
         shared = await fake_discord.click("lx:share:ping-1", user=reader)
-    assert "@everyone" in reply.data["embeds"][0]["description"]
+    assert "@everyone" in shown(reply.data).body
     assert reply.data["allowed_mentions"] == {"parse": []}
     assert shared.data["allowed_mentions"] == {"parse": []}
 
@@ -303,25 +300,21 @@ async def test_a_50000_character_passage_pages_within_limits(
         reply = await fake_discord.slash(
             "passage", guild=guild, user=reader, options={"id": "long-1"}
         )
-        pages = [reply.data["embeds"][0]]
+        pages = [shown(reply.data)]
         current = reply
         while True:
-            ids = [
-                c
-                for row in current.data["components"]
-                for c in row["components"]
-                if c.get("label") == "Page ▶"
-            ]
+            ids = [c for c in buttons(current.data) if c.get("label") == "Page ▶"]
             if not ids or ids[0].get("disabled"):
                 break
             current = await fake_discord.click(
                 ids[0]["custom_id"], user=reader, message=reply.original
             )
-            pages.append(current.data["embeds"][0])
-    assert all(len(p["description"]) <= 4096 for p in pages)
-    assert pages[0]["footer"]["text"].endswith(f"page 1 of {len(pages)}")
-    assert len(pages) >= 50_000 // 4096
-    assert " ".join(p["description"] for p in pages).split() == text.split()
+            pages.append(shown(current.data))
+    # the fake checked every page against Discord's 4,000 characters per V2 message
+    assert all(len(p.heading) + len(p.body) + len(p.subtext) <= 4000 for p in pages)
+    assert pages[0].subtext.endswith(f"page 1 of {len(pages)}")
+    assert len(pages) >= 50_000 // 4000
+    assert " ".join(p.body for p in pages).split() == text.split()
 
 
 async def test_buttons_work_after_a_restart_and_vanished_passages_are_explained(
@@ -334,7 +327,7 @@ async def test_buttons_work_after_a_restart_and_vanished_passages_are_explained(
     old_message = reply.original
     async with run_lectern(fake_discord, tmp_path, passages=passages_dir, sync=False):
         nxt = await fake_discord.click("lx:next:metaphor-3", user=reader, message=old_message)
-        assert nxt.data["embeds"][0]["footer"]["text"].startswith("entry 4 of 15")
+        assert shown(nxt.data).subtext.startswith("entry 4 of 15")
     (passages_dir / "metaphor.md").unlink()
     async with run_lectern(fake_discord, tmp_path, passages=passages_dir, sync=False):
         gone = await fake_discord.click("lx:next:metaphor-3", user=reader, message=old_message)
@@ -404,7 +397,7 @@ async def test_reading_commands_have_a_burst_then_a_friendly_wait(
     retry_at = int(_text(refused).split("<t:")[1].split(":R>")[0])
     assert now + 59 <= retry_at <= now + 61  # a Discord relative timestamp, one refill away
     assert "Easy there" not in _text(someone_else) and "Easy there" not in _text(first)
-    assert ac.choices and "metaphor-2" in clicked.data["embeds"][0]["footer"]["text"]
+    assert ac.choices and "metaphor-2" in shown(clicked.data).subtext
 
 
 async def test_server_commands_are_never_throttled(fake_discord, tmp_path, guild) -> None:
@@ -452,9 +445,9 @@ async def test_a_document_too_long_for_pages_is_also_a_file(
     assert attachment["filename"] == "huge.md"
     (upload,) = [f for f in fake_discord.files if f["filename"] == "huge.md"]
     assert upload["size"] > 400_000
-    pages = int(reply.data["embeds"][0]["footer"]["text"].rsplit(" of ", 1)[1])
+    pages = int(shown(reply.data).subtext.rsplit(" of ", 1)[1])
     assert pages > 20  # past MAX_PAGES: offered as a file, and still paged
-    assert last.data["embeds"][0]["footer"]["text"].endswith(f"page 2 of {pages}")
+    assert shown(last.data).subtext.endswith(f"page 2 of {pages}")
     assert fake_discord.message(reply.original["id"])["attachments"]  # the file stays
 
 
@@ -476,7 +469,7 @@ async def test_buttons_posted_before_typed_ids_still_work_and_forged_ones_are_ou
         following = await fake_discord.click("lx:next:metaphor-1", message=old, user=reader)
         sources = await fake_discord.click("lx:src:0:1", message=old, user=reader)
         refused = [await fake_discord.click(c, message=old, user=reader) for c in forged]
-    assert "entry 2 of 15 · metaphor-2" in following.data["embeds"][0]["footer"]["text"]
+    assert "entry 2 of 15 · metaphor-2" in shown(following.data).subtext
     assert sources.data["embeds"][0]["title"] == "Sources"
     for reply in refused:
         assert reply.data["flags"] & EPHEMERAL
@@ -502,17 +495,17 @@ async def test_the_poem_names_its_author_wherever_it_shows(
             "quote", guild=guild, user=reader, options={"author": "reitz"}
         )
         reflection = await fake_discord.click(button(stanza.data, "Whole document"), user=reader)
-    assert poem.data["embeds"][0]["author"]["name"] == "Kenneth Reitz"
-    assert "poem · Kenneth Reitz · 25 passages" in poem.data["embeds"][0]["footer"]["text"]
-    assert stanza.data["embeds"][0]["author"]["name"] == "Kenneth Reitz"
+    assert shown(poem.data).heading.endswith(" · Kenneth Reitz")
+    assert "poem · Kenneth Reitz · 25 passages" in shown(poem.data).subtext
+    assert shown(stanza.data).heading.endswith(" · Kenneth Reitz")
     poem_field = next(
         f for f in sources.data["embeds"][0]["fields"] if f["name"] == "The Shape of Attention"
     )
     assert "Kenneth Reitz" in poem_field["value"]
     assert [c["value"] for c in authors.choices] == ["Kenneth Reitz"]
     assert documents.choices[0]["name"].startswith("The Shape of Attention — Kenneth Reitz")
-    assert by_reitz.data["embeds"][0]["title"] == "The Shape of Attention"
-    assert reflection.data["embeds"][0]["author"]["name"] == "Kenneth Reitz"
+    assert shown(by_reitz.data).heading.startswith("**The Shape of Attention**")
+    assert shown(reflection.data).heading.endswith(" · Kenneth Reitz")
 
 
 async def test_registered_commands_match_the_command_table(fake_discord, tmp_path) -> None:
@@ -572,7 +565,7 @@ async def test_a_shell_ingest_is_seen_by_the_running_bot_without_a_reload(
         audit = [(e.actor, e.action) for e in await bot.services.audit.trail()]
     assert before.choices == []
     assert [c["value"] for c in after.choices] == ["late"]
-    assert read.data["embeds"][0]["title"] == "Late Thoughts"
+    assert shown(read.data).heading.startswith("**Late Thoughts**")
     assert "5 documents, 64 passages." in sources.data["embeds"][0]["description"]
     assert ("shell", "ingest") in audit
 

@@ -6,9 +6,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.core.reply import PANEL_TEXT_LIMIT, Reply
 from bot.core.text import PAGE_CHARS, clip, escape_markdown, highlight, page_view, shown, split_text
 from bot.corpus.rows import StoredPassage
-from bot.reading.replies import document_text, passage_card
+from bot.reading.replies import document_text, passage_panel, passage_reply
 from bot.reading.results import snippet_value
 
 texts = st.text(
@@ -51,7 +52,8 @@ def test_cuts_prefer_stanza_then_line_boundaries() -> None:
 
 def test_a_50000_character_run_without_spaces_is_hard_cut() -> None:
     pages = split_text("x" * 50_000)
-    assert [len(p) for p in pages] == [PAGE_CHARS] * 13 + [50_000 - 13 * PAGE_CHARS]
+    full, rest = divmod(50_000, PAGE_CHARS)
+    assert [len(p) for p in pages] == [PAGE_CHARS] * full + [rest]
 
 
 def test_emoji_sequences_are_not_split() -> None:
@@ -104,12 +106,23 @@ def passage(text: str, **overrides: object) -> StoredPassage:
 
 @settings(max_examples=100, deadline=None)
 @given(text=st.text(min_size=1, max_size=12_000))
-def test_passage_cards_fit_discords_embed_limits(text: str) -> None:
+def test_passage_panels_fit_discords_v2_limits(text: str) -> None:
     pages = split_text(text)
     for index, page in enumerate(pages):
-        card = passage_card(passage(text), page, index, len(pages))
-        assert len(card.description) <= 4096 and len(card.title or "") <= 256
-        assert len(card) <= 6000
+        panel = passage_panel(passage(text), page, index, len(pages))
+        assert len(panel) <= PANEL_TEXT_LIMIT
+        reply = passage_reply(passage(text), pages, index, user_id=1)  # validates itself
+        assert isinstance(reply, Reply) and reply.panel is not None
+
+
+def test_a_stanza_is_split_only_when_it_alone_is_too_long() -> None:
+    stanza = "\n".join(["a line of verse, not short at all"] * 30)  # about 1,000 characters
+    poem = "\n\n".join([stanza] * 12)
+    for page in split_text(poem)[:-1]:
+        assert page.endswith("\n\n")  # every page ends between stanzas
+    long_one = "\n".join(["a line of verse, not short at all"] * 200)  # 6,800 characters
+    pages = split_text(long_one + "\n\n" + stanza)
+    assert pages[0].endswith("\n") and not pages[0].endswith("\n\n")  # cut inside: too long
 
 
 def test_document_text_marks_commenters_and_afterword() -> None:

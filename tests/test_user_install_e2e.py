@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.fakediscord import FakeDiscord
-from tests.lectern_harness import button, run_lectern
+from tests.lectern_harness import button, run_lectern, shown
 
 EPHEMERAL = 64
 CHANNEL_POSTS = "/channels/{channel_id}/messages"
@@ -19,7 +19,7 @@ def elsewhere(fake_discord: FakeDiscord):
 
 
 def footer(reply) -> str:  # type: ignore[no-untyped-def]
-    return str(reply.data["embeds"][0]["footer"]["text"])
+    return str(shown(reply.data).subtext)
 
 
 async def test_every_reading_command_and_button_works_where_the_bot_is_not(
@@ -57,7 +57,7 @@ async def test_every_reading_command_and_button_works_where_the_bot_is_not(
     assert not shared.data.get("flags", 0) & EPHEMERAL  # Share posts through the interaction
     assert fake_discord.calls("POST", CHANNEL_POSTS) == []  # never through the channel API
     assert "metaphor-3" in footer(passage) and "metaphor-4" in footer(following)
-    assert reflection.data["embeds"][0] == dm_reflection.data["embeds"][0]  # the day's one
+    assert shown(reflection.data) == shown(dm_reflection.data)  # the day's one reflection
     assert [c["value"] for c in choices.choices] == ["metaphor"]
 
 
@@ -71,7 +71,7 @@ async def test_group_dms_and_the_bots_dm_through_a_user_install(fake_discord, tm
         pressed = await fake_discord.click(button(in_group.data, "Next ▶"), user=bo)
         in_dm = await fake_discord.slash("about", user=ada, install="user")
     assert in_group.payload["context"] == 2 and in_dm.payload["context"] == 1
-    assert in_group.data["embeds"] and pressed.data["embeds"]
+    assert shown(in_group.data).body and shown(pressed.data).body
     assert in_dm.data["embeds"][0]["title"] == "About Lectern"
 
 
@@ -110,7 +110,7 @@ async def test_passages_like_this_finds_what_a_message_talks_about(fake_discord,
     results = found.data["embeds"][0]
     assert results["title"] == "Passages like this message" and len(results["fields"]) == 5
     assert "permanent-thing" in str(results) or "metaphor" in str(results)
-    assert opened.data["embeds"][0]["footer"]["text"]
+    assert shown(opened.data).subtext
     assert paged.data["embeds"][0]["title"] == "Passages like this message"
     assert "6." in paged.data["embeds"][0]["fields"][0]["name"]
     for reply, says in ((empty, "no text to compare"), (nothing, "Nothing in the corpus is close")):

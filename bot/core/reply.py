@@ -63,6 +63,32 @@ class Card:
         return sum(len(p) for p in parts)
 
 
+#: Discord's total for the text of a Components V2 message.
+PANEL_TEXT_LIMIT = 4000
+#: Accent colours of passage panels, by the kind of document.
+KIND_ACCENTS = {"poem": 0x8B5CF6, "essay": 0x0EA5E9, "journal": 0xF59E0B, "thread": 0x10B981}
+
+
+@dataclass(frozen=True, slots=True)
+class Panel:
+    """A passage as a Components V2 container: a heading, the text, a small subtext line,
+    optionally a link button to its source. The buttons are the reply's ``rows``, inside."""
+
+    heading: str  # "**The Shape of Attention** · Kenneth Reitz"
+    body: str  # the passage (or one page of it), Markdown
+    subtext: str  # "stanza 7 of 24 · shape-of-attention-7"
+    accent: int = ACCENT
+    link: str | None = None  # the source URL, shown as a link button
+
+    def __len__(self) -> int:
+        """Characters of text shown, as Discord counts them against 4,000."""
+        return len(self.texts()[0]) + len(self.body) + len(self.texts()[1])
+
+    def texts(self) -> tuple[str, str]:
+        """The heading and subtext lines as sent (Markdown heading and ``-#`` subtext)."""
+        return f"### {self.heading}", f"-# {self.subtext}"
+
+
 @dataclass(frozen=True, slots=True)
 class Button:
     """A button whose ``custom_id`` carries all its state, so it works after a restart."""
@@ -94,6 +120,8 @@ class Reply:
     attachments: tuple[Attachment, ...] = ()
     #: For buttons: replace the message that was clicked rather than answering anew.
     edit: bool = False
+    #: A passage shown as Components V2 (then no ``cards``; ``content`` is a line above it).
+    panel: Panel | None = None
 
     def __post_init__(self) -> None:
         if self.content is not None and len(self.content) > CONTENT_LIMIT:
@@ -102,6 +130,12 @@ class Reply:
             raise ValueError("embeds over 6000 characters in total")
         if len(self.rows) > MAX_ROWS or any(len(r) > BUTTONS_PER_ROW for r in self.rows):
             raise ValueError("more buttons than Discord allows")
+        if self.panel is not None:
+            if self.cards:
+                raise ValueError("a Components V2 panel cannot carry embeds")
+            shown = len(self.panel) + len(self.content or "")
+            if shown > PANEL_TEXT_LIMIT:
+                raise ValueError(f"panel text of {shown} characters (max {PANEL_TEXT_LIMIT})")
         sizes = [len(a.data) for a in self.attachments]
         if len(sizes) > MAX_FILES or any(n > FILE_LIMIT for n in sizes):
             raise ValueError("more or larger files than Discord allows")
@@ -129,7 +163,7 @@ def error_reply(message: str) -> Reply:
 
 def as_private(reply: Reply, *, edit: bool) -> Reply:
     """``reply`` shown only to the clicker; ``edit`` replaces the clicked message instead."""
-    return Reply(reply.cards, reply.content, reply.rows, True, reply.attachments, edit)
+    return Reply(reply.cards, reply.content, reply.rows, True, reply.attachments, edit, reply.panel)
 
 
 def text_files(stem: str, suffix: str, text: str) -> tuple[Attachment, ...]:

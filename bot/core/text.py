@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 
 ELLIPSIS = "…"
-#: Text per page: below an embed description's 4096, leaving room for the other parts of a
-#: message (and for closing and reopening a code block split across pages).
-PAGE_CHARS = 3800
+#: Text per page: within the 4,000 characters a Components V2 message shows in all, leaving
+#: room for its heading and subtext (and for closing and reopening a split code block).
+PAGE_CHARS = 3400
 FENCE = "```"
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\*_~`|>#\[\]])")
@@ -43,8 +43,9 @@ def highlight(snippet: str, start: str, end: str) -> str:
 def split_text(text: str, limit: int = PAGE_CHARS) -> list[str]:
     """Split ``text`` into pages of at most ``limit`` characters that join back to ``text``.
 
-    Cuts fall after a blank line if one is in the second half of the page, else after a line
-    break, else after a space; only a run of ``limit`` characters with no space at all is cut
+    Cuts fall after the last blank line past the first quarter of the page (so a stanza or a
+    paragraph is split only when it alone is too long), else after a line break in its second
+    half, else after a space; only a run of ``limit`` characters with no space at all is cut
     mid-word. Every cut keeps its separator at the end of the page before it, so
     ``"".join(split_text(t)) == t``.
     """
@@ -56,7 +57,7 @@ def split_text(text: str, limit: int = PAGE_CHARS) -> list[str]:
         window = rest[:limit]
         cut = 0
         for separator in _CUTS:
-            found = window.rfind(separator, limit // 2)
+            found = window.rfind(separator, limit // 4 if separator == "\n\n" else limit // 2)
             if found > 0:
                 cut = found + len(separator)
                 break

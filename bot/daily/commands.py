@@ -166,7 +166,7 @@ class DailyCommands:
         content = f"Preview (nothing is posted). {note}"
         if role:
             content += f" It will ping <@&{role}>."
-        return Reply(cards=reply.cards, content=content, rows=reply.rows, ephemeral=True)
+        return Reply(panel=reply.panel, content=content, rows=reply.rows, ephemeral=True)
 
     async def off(self, guild_id: int) -> Reply:
         """/daily off: stop posting (the history and the place in the corpus are kept)."""

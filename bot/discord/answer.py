@@ -13,7 +13,7 @@ import discord
 
 from ..core.errors import APOLOGY, UserError
 from ..core.reply import Reply, error_reply
-from .convert import to_embed, to_files, to_view
+from .convert import to_embed, to_files, to_layout, to_view
 
 if TYPE_CHECKING:
     from .bot import LecternBot
@@ -26,6 +26,9 @@ DEFER_AFTER = 2.0
 
 async def send(interaction: discord.Interaction[Any], reply: Reply) -> None:
     """Send ``reply`` as this interaction's answer: a response, an edit, or a follow-up."""
+    if reply.panel is not None:
+        await _send_layout(interaction, reply)
+        return
     embeds = [to_embed(card) for card in reply.cards]
     view = to_view(reply)
     files = to_files(reply)
@@ -46,6 +49,26 @@ async def send(interaction: discord.Interaction[Any], reply: Reply) -> None:
         kwargs["content"] = reply.content
     if view is not None:
         kwargs["view"] = view
+    if not interaction.response.is_done():
+        await interaction.response.send_message(**kwargs)
+    else:
+        await interaction.followup.send(**kwargs)
+
+
+async def _send_layout(interaction: discord.Interaction[Any], reply: Reply) -> None:
+    """A Components V2 answer. An edit clears what an older, embed-style message had."""
+    layout = to_layout(reply)
+    files = to_files(reply)
+    if reply.edit and interaction.type == discord.InteractionType.component:
+        changes: dict[str, Any] = {"view": layout, "embeds": [], "content": None}
+        if files:
+            changes["attachments"] = files
+        if not interaction.response.is_done():
+            await interaction.response.edit_message(**changes)
+        else:
+            await interaction.edit_original_response(**changes)
+        return
+    kwargs: dict[str, Any] = {"view": layout, "ephemeral": reply.ephemeral, "files": files}
     if not interaction.response.is_done():
         await interaction.response.send_message(**kwargs)
     else:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from ..core.reply import Card, Reply
+from ..core.reply import Button, Card, Reply
 
 if TYPE_CHECKING:
     from .bot import LecternBot
@@ -71,6 +71,46 @@ def to_view(reply: Reply) -> discord.ui.View | None:
                 row=row_index,
             )
             view.add_item(LecternButton(item))
+    return view
+
+
+def _button(button: Button) -> LecternButton:
+    return LecternButton(
+        discord.ui.Button(
+            label=button.label,
+            custom_id=button.custom_id,
+            style=_STYLES[button.style],
+            disabled=button.disabled,
+        )
+    )
+
+
+def to_layout(reply: Reply) -> discord.ui.LayoutView:
+    """A reply with a panel as a Components V2 layout: ``content`` (a note, a role ping) on
+    top, then one container in the passage's accent colour holding the heading, the text, a
+    separator, the subtext, the buttons, the source link and any attached files."""
+    panel = reply.panel
+    if panel is None:
+        raise ValueError("to_layout needs a reply with a panel")
+    view = discord.ui.LayoutView(timeout=None)
+    if reply.content:
+        view.add_item(discord.ui.TextDisplay(reply.content))
+    heading, subtext = panel.texts()
+    container: discord.ui.Container[Any] = discord.ui.Container(accent_colour=panel.accent)
+    container.add_item(discord.ui.TextDisplay(heading))
+    container.add_item(discord.ui.TextDisplay(panel.body))
+    container.add_item(discord.ui.Separator())
+    container.add_item(discord.ui.TextDisplay(subtext))
+    for attachment in reply.attachments:  # V2 shows only the files its components point at
+        container.add_item(discord.ui.File(f"attachment://{attachment.filename}"))
+    for row in reply.rows:
+        container.add_item(discord.ui.ActionRow(*(_button(b) for b in row)))
+    if panel.link:
+        link = discord.ui.Button[Any](
+            style=discord.ButtonStyle.link, label="Source", url=panel.link
+        )
+        container.add_item(discord.ui.ActionRow(link))
+    view.add_item(container)
     return view
 
 

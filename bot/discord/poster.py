@@ -4,6 +4,8 @@ daily post needs. Discord's objects and errors become the daily feature's terms 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+from collections.abc import Sequence
 from typing import Any
 
 import aiohttp
@@ -18,7 +20,7 @@ from ..daily.posting import (
     Sent,
     footer_passage_id,
 )
-from .convert import to_embed, to_view
+from .convert import to_layout
 
 SEND_TIMEOUT = 30.0
 #: How far back a crashed post is looked for in its channel.
@@ -116,16 +118,9 @@ class DiscordPoster:
             )
         else:
             mentions = discord.AllowedMentions.none()
-        kwargs: dict[str, Any] = {
-            "embeds": [to_embed(card) for card in reply.cards],
-            "nonce": nonce,
-            "allowed_mentions": mentions,
-        }
-        if message.content:
-            kwargs["content"] = message.content
-        view = to_view(reply)
-        if view is not None:
-            kwargs["view"] = view
+        # Components V2: the role ping is a text display above the passage, not content.
+        layout = to_layout(dataclasses.replace(reply, content=message.content))
+        kwargs: dict[str, Any] = {"view": layout, "nonce": nonce, "allowed_mentions": mentions}
         try:
             async with asyncio.timeout(SEND_TIMEOUT):
                 sent = await channel.send(**kwargs)
@@ -158,13 +153,29 @@ class DiscordPoster:
         return thread.id
 
 
+def _texts(components: Sequence[Any]) -> list[str]:
+    """Every text display's content in a Components V2 message, in order."""
+    found: list[str] = []
+    for component in components:
+        if isinstance(component, discord.TextDisplay):
+            found.append(component.content)
+        found += _texts(getattr(component, "children", None) or [])
+    return found
+
+
 def _is_post(message: discord.Message, post: Post, title: str) -> bool:
     """Exactly ``post``'s message: its nonce, or the day's title and exactly its passage id
-    (never a part of one: ``metaphor-1`` is inside ``metaphor-12``)."""
+    (never a part of one: ``metaphor-1`` is inside ``metaphor-12``). Posts are Components V2;
+    posts from before it carried an embed, which is read the same way."""
     if post.nonce is not None and message.nonce is not None and str(message.nonce) == post.nonce:
         return True
-    if not message.embeds or not post.passage_id:
+    if not post.passage_id:
         return False
-    embed = message.embeds[0]
-    footer = embed.footer.text or ""
-    return embed.title == title and footer_passage_id(footer) == post.passage_id
+    if message.embeds:
+        embed = message.embeds[0]
+        footer = embed.footer.text or ""
+        return embed.title == title and footer_passage_id(footer) == post.passage_id
+    texts = _texts(message.components)
+    headings = [t.removeprefix("### ") for t in texts if t.startswith("### ")]
+    subtexts = [t.removeprefix("-# ") for t in texts if t.startswith("-# ")]
+    return title in headings and any(footer_passage_id(t) == post.passage_id for t in subtexts)

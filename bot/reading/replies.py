@@ -7,12 +7,14 @@ from datetime import date
 
 from .. import __version__
 from ..core.reply import (
-    FOOTER_LIMIT,
+    ACCENT,
+    KIND_ACCENTS,
     TITLE_LIMIT,
     Attachment,
     Button,
     Card,
     Field,
+    Panel,
     Reply,
     text_files,
 )
@@ -51,17 +53,23 @@ def byline(author: str | None) -> str:
     return author or "no author named"
 
 
-def passage_card(passage: StoredPassage, text: str, page: int, pages: int) -> Card:
-    """A passage (or one page of it) as an embed."""
-    footer = f"{passage.label} · {passage.id}"
+def heading(title: str, author: str | None) -> str:
+    """``**The Shape of Attention** · Kenneth Reitz`` (both shown literally)."""
+    line = f"**{escape_markdown(clip(title, TITLE_LIMIT))}**"
+    return f"{line} · {escape_markdown(clip(author, 100))}" if author else line
+
+
+def passage_panel(passage: StoredPassage, text: str, page: int, pages: int) -> Panel:
+    """A passage (or one page of it) as a Components V2 panel."""
+    subtext = f"{passage.label} · {passage.id}"
     if pages > 1:
-        footer += f" · page {page + 1} of {pages}"
-    return Card(
-        title=clip(passage.title, TITLE_LIMIT),
-        url=source_url(passage.source),
-        author=clip(passage.author, 256) if passage.author else None,
-        description=shown(text),
-        footer=clip(footer, FOOTER_LIMIT),
+        subtext += f" · page {page + 1} of {pages}"
+    return Panel(
+        heading=heading(passage.title, passage.author),
+        body=shown(text),
+        subtext=subtext,
+        accent=KIND_ACCENTS.get(passage.kind, ACCENT),
+        link=source_url(passage.source),
     )
 
 
@@ -76,7 +84,7 @@ def passage_reply(
 ) -> Reply:
     """A passage with its buttons; ``another`` adds "Another" with the same filters."""
     page = min(max(page, 0), len(pages) - 1)
-    card = passage_card(passage, page_view(pages, page), page, len(pages))
+    panel = passage_panel(passage, page_view(pages, page), page, len(pages))
     row = [
         Button("◀ Previous", Previous(passage.id).encode(), disabled=passage.seq == 1),
         Button("Next ▶", Next(passage.id).encode(), disabled=passage.seq == passage.document_total),
@@ -97,7 +105,7 @@ def passage_reply(
         second.append(Button("Share", Share(passage.id).encode(), "success"))
     if second:
         rows.append(tuple(second))
-    return Reply(cards=(card,), rows=tuple(rows))
+    return Reply(panel=panel, rows=tuple(rows))
 
 
 def pager(button: PageButton, pages: int) -> tuple[tuple[Button, ...], ...]:
@@ -121,15 +129,17 @@ def reflection_title(day: date) -> str:
 
 def reflection_reply(passage: StoredPassage, pages: list[str], day: date) -> Reply:
     """The day's reflection: date, passage, attribution, and a way to read it in context."""
-    by = f" by {passage.author}" if passage.author else ""
-    card = Card(
-        title=reflection_title(day),
-        description=page_view(pages, 0),
-        url=source_url(passage.source),
-        footer=clip(f"{passage.title}{by} · {passage.label} · {passage.id}", FOOTER_LIMIT),
+    by = f" by {escape_markdown(passage.author)}" if passage.author else ""
+    panel = Panel(
+        heading=reflection_title(day),
+        body=page_view(pages, 0),
+        subtext=f"{escape_markdown(clip(passage.title, TITLE_LIMIT))}{by} · {passage.label} · "
+        f"{passage.id}",
+        accent=KIND_ACCENTS.get(passage.kind, ACCENT),
+        link=source_url(passage.source),
     )
     button = Button("Read in context", WholeDocument(passage.id).encode(), "primary")
-    return Reply(cards=(card,), rows=((button,),))
+    return Reply(panel=panel, rows=((button,),))
 
 
 def document_text(passages: Sequence[StoredPassage]) -> tuple[str, list[int]]:
@@ -158,15 +168,17 @@ def document_reply(
 ) -> Reply:
     """One page of a whole document; past MAX_PAGES, page one carries the text as a file."""
     page = min(max(page, 0), len(pages) - 1)
-    footer = f"{info.kind} · {byline(info.author)} · {info.passage_count} passages"
+    subtext = (
+        f"{info.kind} · {escape_markdown(byline(info.author))} · {info.passage_count} passages"
+    )
     if len(pages) > 1:
-        footer += f" · page {page + 1} of {len(pages)}"
-    card = Card(
-        title=clip(info.title, TITLE_LIMIT),
-        url=source_url(info.source),
-        author=clip(info.author, 256) if info.author else None,
-        description=page_view(pages, page),
-        footer=clip(footer, FOOTER_LIMIT),
+        subtext += f" · page {page + 1} of {len(pages)}"
+    panel = Panel(
+        heading=heading(info.title, info.author),
+        body=page_view(pages, page),
+        subtext=subtext,
+        accent=KIND_ACCENTS.get(info.kind, ACCENT),
+        link=source_url(info.source),
     )
     rows = pager(DocumentPage(info.slug, page, user_id), len(pages))
     files: tuple[Attachment, ...] = ()
@@ -176,7 +188,7 @@ def document_reply(
         files = text_files(info.slug, ".md", whole)
         if sum(len(f.data) for f in files) < len(whole.encode("utf-8")):
             content = "The attached text stops where Discord's 25 MiB per message does."
-    return Reply(cards=(card,), content=content, rows=rows, attachments=files, ephemeral=private)
+    return Reply(panel=panel, content=content, rows=rows, attachments=files, ephemeral=private)
 
 
 def sources_reply(documents: Sequence[DocumentInfo], page: int, *, user_id: int) -> Reply:

@@ -214,7 +214,7 @@ class ReadingService:
         if isinstance(button, b.Share):
             pages = split_text(current.text)
             shared = passage_reply(current, pages, 0, user_id=user, shared=True)
-            return Reply(cards=shared.cards, rows=shared.rows, ephemeral=False)
+            return Reply(panel=shared.panel, rows=shared.rows, ephemeral=False)
         if isinstance(button, b.WholeDocument):
             page = await self.documents.page_of(current)
             return await self._document_page(current.document, page, user, private=True)

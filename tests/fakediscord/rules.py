@@ -537,6 +537,7 @@ def check_message_limits(body: dict[str, Any]) -> list[str]:
                 errs.append("IS_COMPONENTS_V2 messages cannot have content or embeds")
             if _count_components(components) > COMPONENTS_V2_MAX:
                 errs.append(f"more than {COMPONENTS_V2_MAX} components")
+            errs += check_v2_components(components)
         else:
             errs += _check_action_rows(components)
     errs += _check_custom_ids(components)
@@ -808,3 +809,82 @@ def check_history_query(query: dict[str, str]) -> list[str]:
 
 
 HISTORY_QUERY = ("around", "before", "after", "limit")
+
+
+# Components V2 (Discord's "Component Reference"; openapi: ContainerComponentForMessageRequest,
+# TextDisplayComponentForMessageRequest, SeparatorComponentForMessageRequest, ...).
+ACTION_ROW_TYPE, BUTTON_TYPE, SECTION, TEXT_DISPLAY, THUMBNAIL = 1, 2, 9, 10, 11
+MEDIA_GALLERY, FILE_COMPONENT, SEPARATOR, CONTAINER = 12, 13, 14, 17
+SELECT_TYPES = (3, 5, 6, 7, 8)
+V2_TOP_LEVEL = (ACTION_ROW_TYPE, SECTION, TEXT_DISPLAY, MEDIA_GALLERY, FILE_COMPONENT, SEPARATOR,
+                CONTAINER)  # fmt: skip
+IN_CONTAINER = (ACTION_ROW_TYPE, SECTION, TEXT_DISPLAY, MEDIA_GALLERY, FILE_COMPONENT, SEPARATOR)
+#: All text shown by a V2 message's text displays, together.
+V2_TEXT_MAX = 4000
+
+
+def _text_length(components: list[Any]) -> int:
+    total = 0
+    for c in components:
+        if not isinstance(c, dict):
+            continue
+        if c.get("type") == TEXT_DISPLAY and isinstance(c.get("content"), str):
+            total += len(c["content"])
+        total += _text_length(c.get("components") or [])
+        if isinstance(c.get("accessory"), dict):
+            total += _text_length([c["accessory"]])
+    return total
+
+
+def check_v2_components(components: list[Any]) -> list[str]:
+    """Types, nesting and fields of a Components V2 message, and its 4,000 characters."""
+    errs: list[str] = []
+
+    def check(c: Any, where: str, allowed: tuple[int, ...]) -> None:
+        if not isinstance(c, dict) or c.get("type") not in allowed:
+            kind = c.get("type") if isinstance(c, dict) else type(c).__name__
+            errs.append(f"{where}: component type {kind} not allowed here (allowed: {allowed})")
+            return
+        kind = c["type"]
+        children = c.get("components")
+        if kind == CONTAINER:
+            colour = c.get("accent_color")
+            if colour is not None and not (isinstance(colour, int) and 0 <= colour <= 0xFFFFFF):
+                errs.append(f"{where}: accent_color must be 0-0xFFFFFF")
+            if not isinstance(children, list) or not children:
+                errs.append(f"{where}: a container needs components")
+            for i, child in enumerate(children or []):
+                check(child, f"{where}.components[{i}]", IN_CONTAINER)
+        elif kind == TEXT_DISPLAY:
+            text = c.get("content")
+            if not isinstance(text, str) or not 1 <= len(text) <= V2_TEXT_MAX:
+                errs.append(f"{where}: a text display needs content of 1-4000 characters")
+        elif kind == SEPARATOR:
+            if c.get("spacing", 1) not in (1, 2) or not isinstance(c.get("divider", True), bool):
+                errs.append(f"{where}: separator spacing is 1 or 2, divider a boolean")
+        elif kind == SECTION:
+            texts = children if isinstance(children, list) else []
+            if not 1 <= len(texts) <= 3:
+                errs.append(f"{where}: a section holds 1-3 text displays")
+            for i, child in enumerate(texts):
+                check(child, f"{where}.components[{i}]", (TEXT_DISPLAY,))
+            check(c.get("accessory"), f"{where}.accessory", (BUTTON_TYPE, THUMBNAIL))
+        elif kind == ACTION_ROW_TYPE:
+            errs.extend(f"{where}: {e}" for e in _check_action_rows([c]))
+        elif kind == MEDIA_GALLERY:
+            items = c.get("items")
+            if not isinstance(items, list) or not 1 <= len(items) <= 10:
+                errs.append(f"{where}: a media gallery holds 1-10 items")
+        elif kind == FILE_COMPONENT:
+            url = (c.get("file") or {}).get("url", "")
+            if not str(url).startswith("attachment://"):
+                errs.append(f"{where}: a file component points at attachment://<name>")
+        elif kind in (BUTTON_TYPE, THUMBNAIL):
+            pass  # checked where they may stand (section accessories), as in action rows
+
+    for i, component in enumerate(components):
+        check(component, f"components[{i}]", V2_TOP_LEVEL)
+    total = _text_length(components)
+    if total > V2_TEXT_MAX:
+        errs.append(f"text displays hold {total} characters (max {V2_TEXT_MAX})")
+    return errs
