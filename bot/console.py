@@ -7,16 +7,18 @@ a button's name (``next``, ``more``, ``share``, ``>`` …) presses it, exactly a
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import re
 import sys
-import textwrap
 from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import TextIO
 
+from .console_view import WIDTH, reply_renderables, terminal
 from .core.errors import APOLOGY, UserError
-from .core.reply import Button, Card, Panel, Reply, error_reply
+from .core.reply import Button, Reply, error_reply
 from .core.text import clip
 from .reading.commands import BY_NAME, READING_COMMANDS
 from .reading.service import Clicker, ReadingService
@@ -25,7 +27,6 @@ log = logging.getLogger(__name__)
 
 #: The console's reader, as a user id (Discord ids are never this small).
 CONSOLE_USER = 1
-WIDTH = 78
 
 
 def help_text() -> str:
@@ -103,6 +104,7 @@ class Console:
     ) -> None:
         self.reading = reading
         self.out = out
+        self.screen = terminal(out, width)
         self.today = today
         self.width = width
         self.last: Reply | None = None
@@ -126,7 +128,8 @@ class Console:
             reply = error_reply(APOLOGY)
         else:
             self.last = reply  # its buttons are the ones the next line can press
-        print(render_reply(reply, self.width), file=self.out)
+        for part in reply_renderables(reply):
+            self.screen.print(part)
         return True
 
     def _command(self, text: str) -> Awaitable[Reply]:
@@ -164,78 +167,21 @@ class Console:
         raise UserError(f"No button “{text}” here. Try: {names}, or a command such as /quote.")
 
     async def repl(self, stdin: TextIO = sys.stdin) -> None:
-        """Read lines until EOF or ``quit``; prompts only when a person is typing."""
-        interactive = stdin.isatty()
+        """Read lines until EOF or ``quit``; prompts (with line editing and history, through
+        readline) only when a person is typing."""
+        interactive = stdin.isatty() and stdin is sys.stdin
+        if interactive:
+            with contextlib.suppress(ImportError):  # not on every platform
+                import readline  # noqa: F401 - input() gains editing and history
         while True:
             if interactive:
-                self.out.write("lectern> ")
-                self.out.flush()
-            line = stdin.readline()
-            if not line:
-                break
+                try:
+                    line = await asyncio.to_thread(input, "lectern> ")
+                except EOFError:
+                    break
+            else:
+                line = stdin.readline()
+                if not line:
+                    break
             if not await self.execute(line):
                 break
-
-
-def render_reply(reply: Reply, width: int = WIDTH) -> str:
-    """A reply as text: one box per embed, then its buttons."""
-    parts = []
-    if reply.content:
-        parts.append(reply.content)
-    parts.extend(render_card(card, width) for card in reply.cards)
-    if reply.panel is not None:
-        parts.append(render_panel(reply.panel, width))
-    for row in reply.rows:
-        parts.append(" ".join(f"[{b.label}]" if not b.disabled else f"({b.label})" for b in row))
-    for attachment in reply.attachments:
-        parts.append(f"📎 {attachment.filename} ({len(attachment.data):,} bytes)")
-    if reply.ephemeral:
-        parts.append("(only you can see this)")
-    return "\n".join(parts)
-
-
-_ESCAPED = re.compile(r"\\([\\*_~`|>#\[\]])")
-
-
-def _plain(markdown: str) -> str:
-    """Discord Markdown as a terminal shows it: no bold markers, no escaping backslashes."""
-    return _ESCAPED.sub(r"\1", markdown.replace("**", ""))
-
-
-def render_panel(panel: Panel, width: int = WIDTH) -> str:
-    """A Components V2 panel as a box: the heading on top, the text, then the subtext."""
-    card = Card(title=_plain(panel.heading), description=panel.body, footer=_plain(panel.subtext))
-    return render_card(card, width) + (f"\n  {panel.link}" if panel.link else "")
-
-
-def render_card(card: Card, width: int = WIDTH) -> str:
-    inner = width - 4
-    lines: list[str] = []
-    if card.author:
-        lines += _wrap(card.author, inner)
-        lines.append("")
-    lines += _wrap(card.description, inner)
-    for field in card.fields:
-        lines.append("")
-        lines += _wrap(field.name, inner)
-        lines += ["  " + line for line in _wrap(field.value, inner - 2)]
-    if card.footer:
-        lines.append("")
-        lines += _wrap(card.footer, inner)
-    title = f" {card.title} " if card.title else ""
-    if len(title) > inner:
-        title = title[: inner - 1] + "… "
-    top = "╭─" + title + "─" * (width - 3 - len(title)) + "╮"
-    body = [f"│ {line}{' ' * (inner - len(line))} │" for line in lines]
-    bottom = "╰" + "─" * (width - 2) + "╯"
-    if card.url:
-        bottom += f"\n  {card.url}"
-    return "\n".join([top, *body, bottom])
-
-
-def _wrap(text: str, width: int) -> list[str]:
-    """Wrap each line of ``text`` on its own, keeping the line breaks (poems) as they are."""
-    out: list[str] = []
-    for line in text.split("\n"):
-        out += textwrap.wrap(line, width, replace_whitespace=False, drop_whitespace=True) or [""]
-    return out

@@ -15,6 +15,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
+from rich.console import Console as RichConsole
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+)
+
 from . import __version__
 from .admin.audit import Actor
 from .admin.replies import summary
@@ -48,22 +58,32 @@ def _print_not_documents(lines: tuple[str, ...] | list[str]) -> None:
 
 
 class _ProgressBar:
-    """A one-line progress bar on stderr, shown only on a terminal and for large folders."""
+    """rich's progress bar on stderr, shown only on a terminal and for large folders."""
 
     def __init__(self, label: str, stream: TextIO = sys.stderr) -> None:
         self.label = label
         self.stream = stream
         self.enabled = stream.isatty()
+        self._bar: Progress | None = None
+        self._task: TaskID | None = None
 
     def __call__(self, done: int, total: int) -> None:
         if not self.enabled or total < 20:
             return
-        width = 30
-        filled = width * done // total
-        self.stream.write(f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
-        if done == total:
-            self.stream.write("\n")
-        self.stream.flush()
+        if self._bar is None:
+            self._bar = Progress(
+                TextColumn(self.label),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeRemainingColumn(),
+                console=RichConsole(file=self.stream),
+            )
+            self._task = self._bar.add_task(self.label, total=total)
+            self._bar.start()
+        if self._task is not None:
+            self._bar.update(self._task, completed=done)
+        if done >= total:
+            self._bar.stop()
 
 
 def services_for(db: Database, settings: Settings) -> Services:

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.console import Console, help_text, parse_command, render_reply
+from bot.console import Console, help_text, parse_command
+from bot.console_view import discord_text, render_reply
 from bot.core.errors import UserError
 from bot.reading.commands import READING_COMMANDS
 from bot.services import Services
@@ -137,3 +138,24 @@ async def test_help_and_every_command_come_from_the_command_table(store: Service
         assert parse_command(line) == (spec.name, required)
         out = await run(store, line)  # every command in the table runs in the console
         assert "Sorry, something went wrong" not in out and "There is no command" not in out
+
+
+def test_discord_markdown_is_rendered_not_shown_as_asterisks() -> None:
+    text = discord_text("A **bold** word, an *italic* one,\nan \\*escaped star\\* and `code`.")
+    assert text.plain == "A bold word, an italic one,\nan *escaped star* and code."
+    styles = {text.plain[span.start : span.end]: str(span.style) for span in text.spans}
+    assert styles["bold"] == "bold" and styles["italic"] == "italic"
+    assert styles["code"] == "bold cyan"
+
+
+async def test_a_terminal_gets_colour_and_a_pipe_plain_text(store: Services) -> None:
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    screen = Terminal()
+    console = Console(store.reading, out=screen)
+    await console.execute("/passage id:shape-of-attention-7")
+    assert "\x1b[" in screen.getvalue()  # styled: the accent colour, bold heading, dim subtext
+    plain = await run(store, "/passage id:shape-of-attention-7")
+    assert "\x1b[" not in plain and "stanza 7 of 24" in plain

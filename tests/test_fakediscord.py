@@ -462,3 +462,31 @@ async def test_channel_history_and_the_nonce_window(fake_discord, guild):
     assert all(m.nonce is None for m in read_back)  # a message read back carries no nonce
     assert hidden == []  # no Read Message History: Discord answers an empty list
     assert fake_discord.take_breaches("history", contains="limit")
+
+
+def _v2(*components: dict, **body: object) -> list[str]:
+    return rules.check_message_limits(
+        {"flags": rules.IS_COMPONENTS_V2, "components": list(components), **body}
+    )
+
+
+def _text(content: str) -> dict:
+    return {"type": 10, "content": content}
+
+
+def test_components_v2_rules() -> None:
+    row = {"type": 1, "components": [{"type": 2, "style": 2, "label": "a", "custom_id": "x"}]}
+    good = {"type": 17, "accent_color": 0x8B5CF6, "components": [_text("hi"), {"type": 14}, row]}
+    assert _v2(good) == []
+    assert _v2(good, content="no") == ["IS_COMPONENTS_V2 messages cannot have content or embeds"]
+    assert _v2(good, embeds=[], content=None) == []  # clearing an older message is fine
+    nested = {"type": 17, "components": [good]}
+    assert any("type 17 not allowed here" in e for e in _v2(nested))
+    assert any("accent_color" in e for e in _v2({**good, "accent_color": 0x1000000}))
+    too_long = {"type": 17, "components": [_text("x" * 2500), _text("y" * 1600)]}
+    assert any("4100 characters (max 4000)" in e for e in _v2(too_long))
+    assert any("more than 40 components" in e for e in _v2(*[_text("t")] * 41))
+    assert any("file component" in e for e in _v2({"type": 13, "file": {"url": "https://x"}}))
+    # without the flag, only action rows may stand at the top
+    plain = rules.check_message_limits({"components": [_text("hi")]})
+    assert any("must be an action row" in e for e in plain)
