@@ -25,54 +25,36 @@ DEFER_AFTER = 2.0
 
 
 async def send(interaction: discord.Interaction[Any], reply: Reply) -> None:
-    """Send ``reply`` as this interaction's answer: a response, an edit, or a follow-up."""
-    if reply.panel is not None:
-        await _send_layout(interaction, reply)
-        return
-    embeds = [to_embed(card) for card in reply.cards]
-    view = to_view(reply)
+    """Send ``reply`` as this interaction's answer: a response, an edit, or a follow-up.
+
+    A passage goes out as a Components V2 layout (an edit clears what an older, embed-style
+    message had); anything else as embeds with a view of buttons.
+    """
     files = to_files(reply)
-    is_component = interaction.type == discord.InteractionType.component
-    if reply.edit and is_component:
+    message: dict[str, Any]
+    if reply.panel is not None:
+        message = {"view": to_layout(reply), "embeds": [], "content": None}
+    else:
+        message = {"embeds": [to_embed(c) for c in reply.cards], "view": to_view(reply)}
+        message["content"] = reply.content
+    if reply.edit and interaction.type == discord.InteractionType.component:
         # Without a new file, leave the message's attachments as they are (a document's file
         # stays while its pages turn).
-        changes: dict[str, Any] = {"content": reply.content, "embeds": embeds, "view": view}
         if files:
-            changes["attachments"] = files
+            message["attachments"] = files
         if not interaction.response.is_done():
-            await interaction.response.edit_message(**changes)
+            await interaction.response.edit_message(**message)
         else:
-            await interaction.edit_original_response(**changes)
+            await interaction.edit_original_response(**message)
         return
-    kwargs: dict[str, Any] = {"embeds": embeds, "ephemeral": reply.ephemeral, "files": files}
-    if reply.content is not None:
-        kwargs["content"] = reply.content
-    if view is not None:
-        kwargs["view"] = view
+    new = {k: v for k, v in message.items() if v is not None and v != []}  # only what is set
+    new.update(ephemeral=reply.ephemeral, files=files)
+    if reply.panel is None:
+        new.setdefault("embeds", [])
     if not interaction.response.is_done():
-        await interaction.response.send_message(**kwargs)
+        await interaction.response.send_message(**new)
     else:
-        await interaction.followup.send(**kwargs)
-
-
-async def _send_layout(interaction: discord.Interaction[Any], reply: Reply) -> None:
-    """A Components V2 answer. An edit clears what an older, embed-style message had."""
-    layout = to_layout(reply)
-    files = to_files(reply)
-    if reply.edit and interaction.type == discord.InteractionType.component:
-        changes: dict[str, Any] = {"view": layout, "embeds": [], "content": None}
-        if files:
-            changes["attachments"] = files
-        if not interaction.response.is_done():
-            await interaction.response.edit_message(**changes)
-        else:
-            await interaction.edit_original_response(**changes)
-        return
-    kwargs: dict[str, Any] = {"view": layout, "ephemeral": reply.ephemeral, "files": files}
-    if not interaction.response.is_done():
-        await interaction.response.send_message(**kwargs)
-    else:
-        await interaction.followup.send(**kwargs)
+        await interaction.followup.send(**new)
 
 
 async def answer(
