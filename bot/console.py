@@ -7,7 +7,6 @@ a button's name (``next``, ``more``, ``share``, ``>`` …) presses it, exactly a
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import re
@@ -176,7 +175,9 @@ class Console:
         while True:
             if interactive:
                 try:
-                    line = await asyncio.to_thread(input, "lectern> ")
+                    # On this thread, on purpose: nothing else runs in the console, and Ctrl-C
+                    # must interrupt input() (a worker thread would keep the process alive).
+                    line = input("lectern> ")  # noqa: ASYNC250
                 except EOFError:
                     break
             else:

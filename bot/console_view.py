@@ -19,7 +19,7 @@ WIDTH = 78
 # Discord's inline Markdown, longest markers first; a backslash escapes the next character.
 _INLINE = re.compile(
     r"\\(?P<escaped>.)|\*\*(?P<bold>.+?)\*\*|__(?P<underline>.+?)__|\*(?P<italic>[^*\n]+?)\*"
-    r"|_(?P<italic2>[^_\n]+?)_|~~(?P<strike>.+?)~~|\|\|(?P<spoiler>.+?)\|\||`(?P<code>[^`\n]+?)`",
+    r"|(?<!\w)_(?P<italic2>[^_\n]+?)_(?!\w)|~~(?P<strike>.+?)~~|\|\|(?P<spoiler>.+?)\|\||`(?P<code>[^`\n]+?)`",
     re.DOTALL,
 )
 _STYLES = {

@@ -448,7 +448,9 @@ async def test_a_document_too_long_for_pages_is_also_a_file(
     pages = int(shown(reply.data).subtext.rsplit(" of ", 1)[1])
     assert pages > 20  # past MAX_PAGES: offered as a file, and still paged
     assert shown(last.data).subtext.endswith(f"page 2 of {pages}")
-    assert fake_discord.message(reply.original["id"])["attachments"]  # the file stays
+    assert fake_discord.message(reply.original["id"])["attachments"]  # the file stays...
+    # ...and stays in view: V2 shows only the files its components point at
+    assert shown(reply.data).files == shown(last.data).files == ["attachment://huge.md"]
 
 
 def _planted(fake: FakeDiscord, guild, *custom_ids: str) -> dict:  # type: ignore[no-untyped-def]

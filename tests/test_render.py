@@ -178,3 +178,18 @@ def test_text_files_fit_discords_file_limits() -> None:
     Reply(attachments=cut)  # within 25 MiB per message
     with pytest.raises(ValueError, match="more or larger files"):
         Reply(attachments=text_files("x", ".md", "x") * 11)
+
+
+def test_titles_and_authors_full_of_markdown_still_fit() -> None:
+    from datetime import date
+
+    from bot.reading.replies import reflection_reply
+
+    noisy = StoredPassage(
+        "x-1", "x", "_*" * 100, "*_" * 50, "poem", "s", 1, "stanza", 1, 1, 1, "word " * 2000
+    )
+    pages = split_text(noisy.text)
+    for index in range(len(pages)):
+        reply = passage_reply(noisy, pages, index, user_id=1)  # raises past 4,000
+        assert reply.panel is not None and len(reply.panel) <= PANEL_TEXT_LIMIT
+    assert reflection_reply(noisy, pages, date(2026, 12, 1)).panel is not None

@@ -79,6 +79,8 @@ class Panel:
     subtext: str  # "stanza 7 of 24 · shape-of-attention-7"
     accent: int = ACCENT
     link: str | None = None  # the source URL, shown as a link button
+    #: Files this panel shows (File components): a long document's text on every page.
+    files: tuple[str, ...] = ()
 
     def __len__(self) -> int:
         """Characters of text shown, as Discord counts them against 4,000."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -101,8 +102,11 @@ def to_layout(reply: Reply) -> discord.ui.LayoutView:
     container.add_item(discord.ui.TextDisplay(panel.body))
     container.add_item(discord.ui.Separator())
     container.add_item(discord.ui.TextDisplay(subtext))
-    for attachment in reply.attachments:  # V2 shows only the files its components point at
-        container.add_item(discord.ui.File(f"attachment://{attachment.filename}"))
+    # V2 shows only the files its components point at: the ones sent now, or, when a page
+    # turns in place, the ones the message already carries.
+    names = [a.filename for a in reply.attachments] or (list(panel.files) if reply.edit else [])
+    for name in names:
+        container.add_item(discord.ui.File(f"attachment://{name}"))
     for row in reply.rows:
         container.add_item(discord.ui.ActionRow(*(_button(b) for b in row)))
     if panel.link:
@@ -112,6 +116,26 @@ def to_layout(reply: Reply) -> discord.ui.LayoutView:
         container.add_item(discord.ui.ActionRow(link))
     view.add_item(container)
     return view
+
+
+def shown_text(message: discord.Message) -> str:
+    """Everything a message shows in words: its content, embeds and Components V2 texts."""
+    parts = [message.content]
+    for embed in message.embeds:
+        parts += [embed.title or "", embed.description or ""]
+        parts += [f"{f.name} {f.value}" for f in embed.fields]
+    parts += component_texts(message.components)
+    return "\n".join(p for p in parts if p)
+
+
+def component_texts(components: Sequence[Any]) -> list[str]:
+    """Every text display's content in a Components V2 message, in order."""
+    found: list[str] = []
+    for component in components:
+        if isinstance(component, discord.TextDisplay):
+            found.append(component.content)
+        found += component_texts(getattr(component, "children", None) or [])
+    return found
 
 
 def to_files(reply: Reply) -> list[discord.File]:

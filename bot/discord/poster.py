@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Sequence
 from typing import Any
 
 import aiohttp
@@ -20,7 +19,7 @@ from ..daily.posting import (
     Sent,
     footer_passage_id,
 )
-from .convert import to_layout
+from .convert import component_texts, to_layout
 
 SEND_TIMEOUT = 30.0
 #: How far back a crashed post is looked for in its channel.
@@ -153,16 +152,6 @@ class DiscordPoster:
         return thread.id
 
 
-def _texts(components: Sequence[Any]) -> list[str]:
-    """Every text display's content in a Components V2 message, in order."""
-    found: list[str] = []
-    for component in components:
-        if isinstance(component, discord.TextDisplay):
-            found.append(component.content)
-        found += _texts(getattr(component, "children", None) or [])
-    return found
-
-
 def _is_post(message: discord.Message, post: Post, title: str) -> bool:
     """Exactly ``post``'s message: its nonce, or the day's title and exactly its passage id
     (never a part of one: ``metaphor-1`` is inside ``metaphor-12``). Posts are Components V2;
@@ -175,7 +164,7 @@ def _is_post(message: discord.Message, post: Post, title: str) -> bool:
         embed = message.embeds[0]
         footer = embed.footer.text or ""
         return embed.title == title and footer_passage_id(footer) == post.passage_id
-    texts = _texts(message.components)
+    texts = component_texts(message.components)
     headings = [t.removeprefix("### ") for t in texts if t.startswith("### ")]
     subtexts = [t.removeprefix("-# ") for t in texts if t.startswith("-# ")]
     return title in headings and any(footer_passage_id(t) == post.passage_id for t in subtexts)

@@ -19,6 +19,7 @@ from discord.ext import commands
 from ..core.reply import Choice, Reply
 from ..discord.answer import answer
 from ..discord.bot import LecternBot
+from ..discord.convert import shown_text
 from .commands import (
     ABOUT,
     LIKE_THIS,
@@ -92,7 +93,7 @@ class Reading(commands.Cog):
     async def passages_like_this(self, interaction: Interaction, message: discord.Message) -> None:
         """Right-click a message: the passages most related to what it says (only you see)."""
         await self.interaction_check(interaction)  # a reading command, though not in the cog
-        work = self.reading.like_this(message.content, user_id=interaction.user.id)
+        work = self.reading.like_this(shown_text(message), user_id=interaction.user.id)
         await self._answer(interaction, work, private=True)
 
     async def _answer(

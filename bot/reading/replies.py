@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from datetime import date
 
@@ -9,7 +10,6 @@ from .. import __version__
 from ..core.reply import (
     ACCENT,
     KIND_ACCENTS,
-    TITLE_LIMIT,
     Attachment,
     Button,
     Card,
@@ -53,10 +53,15 @@ def byline(author: str | None) -> str:
     return author or "no author named"
 
 
+#: What a heading or subtext line may take of a V2 message's 4,000 characters, escapes included:
+#: with a 3,400-character page they always fit.
+LINE_CHARS = 280
+
+
 def heading(title: str, author: str | None) -> str:
     """``**The Shape of Attention** · Kenneth Reitz`` (both shown literally)."""
-    line = f"**{escape_markdown(clip(title, TITLE_LIMIT))}**"
-    return f"{line} · {escape_markdown(clip(author, 100))}" if author else line
+    line = f"**{clip(escape_markdown(title), LINE_CHARS - 120)}**"
+    return f"{line} · {clip(escape_markdown(author), 110)}" if author else line
 
 
 def passage_panel(passage: StoredPassage, text: str, page: int, pages: int) -> Panel:
@@ -129,12 +134,12 @@ def reflection_title(day: date) -> str:
 
 def reflection_reply(passage: StoredPassage, pages: list[str], day: date) -> Reply:
     """The day's reflection: date, passage, attribution, and a way to read it in context."""
-    by = f" by {escape_markdown(passage.author)}" if passage.author else ""
+    by = f" by {clip(escape_markdown(passage.author), 110)}" if passage.author else ""
+    title = clip(escape_markdown(passage.title), LINE_CHARS - 200)
     panel = Panel(
         heading=reflection_title(day),
         body=page_view(pages, 0),
-        subtext=f"{escape_markdown(clip(passage.title, TITLE_LIMIT))}{by} · {passage.label} · "
-        f"{passage.id}",
+        subtext=f"{title}{by} · {passage.label} · {passage.id}",
         accent=KIND_ACCENTS.get(passage.kind, ACCENT),
         link=source_url(passage.source),
     )
@@ -183,11 +188,15 @@ def document_reply(
     rows = pager(DocumentPage(info.slug, page, user_id), len(pages))
     files: tuple[Attachment, ...] = ()
     content = None
-    if len(pages) > MAX_PAGES and page == 0:  # in parts when past what one file may hold
+    if len(pages) > MAX_PAGES:  # the whole text as files, in parts past what one file holds
         whole = "".join(pages)
-        files = text_files(info.slug, ".md", whole)
-        if sum(len(f.data) for f in files) < len(whole.encode("utf-8")):
-            content = "The attached text stops where Discord's 25 MiB per message does."
+        made = text_files(info.slug, ".md", whole)
+        # Page one attaches them; later pages (turned in place) keep showing the same files.
+        panel = dataclasses.replace(panel, files=tuple(f.filename for f in made))
+        if page == 0:
+            files = made
+            if sum(len(f.data) for f in files) < len(whole.encode("utf-8")):
+                content = "The attached text stops where Discord's 25 MiB per message does."
     return Reply(panel=panel, content=content, rows=rows, attachments=files, ephemeral=private)
 
 

@@ -37,12 +37,13 @@ def search_reply(
     user_id: int,
     title: str | None = None,
     pager_kind: type[SearchPage | LikeThisPage] = SearchPage,
+    advice: bool = True,
 ) -> Reply:
     """One page of results: count, notes, five snippets, a button per result, the pager."""
     count = f"{results.total:,}" + ("+" if results.capped else "")
     first = results.offset + 1
     description = f"{count} passages match. Showing {first}–{results.offset + len(results.hits)}."
-    if results.capped:
+    if results.capped and advice:
         description += (
             f" That is a lot: add words to narrow it (the first {RANK_CAP:,} matches are ranked)."
         )

@@ -116,11 +116,16 @@ class ReadingService:
         text = text.strip()[:LIKE_THIS_CHARS]
         if not text:
             return nothing_like_reply(empty=True)
-        key = await self.ui_state.save(text)
-        return await self._like_page(text, key, page, user_id)
+        # Only the distinctive words are kept for the page buttons, not the message itself
+        # (it may be someone else's, from a server Lectern is not in).
+        words = str(similarity_query(text))
+        if not words:
+            return nothing_like_reply(empty=False)
+        key = await self.ui_state.save(words)
+        return await self._like_page(words, key, page, user_id)
 
-    async def _like_page(self, text: str, key: str, page: int, user_id: int) -> Reply:
-        query = similarity_query(text)
+    async def _like_page(self, words: str, key: str, page: int, user_id: int) -> Reply:
+        query = similarity_query(words)
         page = max(page, 0)
         offset = page * RESULTS_PER_PAGE
         results = await self.searcher.search(query, limit=RESULTS_PER_PAGE, offset=offset)
@@ -128,7 +133,13 @@ class ReadingService:
             return nothing_like_reply(empty=False)
         title = "Passages like this message"
         return search_reply(
-            results, key, page, user_id=user_id, title=title, pager_kind=b.LikeThisPage
+            results,
+            key,
+            page,
+            user_id=user_id,
+            title=title,
+            pager_kind=b.LikeThisPage,
+            advice=False,  # "add words to narrow it" is no help for a message
         )
 
     async def poem(self, *, user_id: int, title: str | None = None) -> Reply:

@@ -1531,6 +1531,7 @@ class FakeDiscord:
             }
             if interaction.type == 2:
                 msg["interaction_metadata"]["name"] = p["data"]["name"]
+        self._check_file_references(msg)
         self._messages[mid] = msg
         self._channel_messages.setdefault(channel_id, []).append(mid)
         self._changed()
@@ -1554,8 +1555,16 @@ class FakeDiscord:
             )
             msg["attachments"] = kept + self._attachments(body, files)
         msg["edited_timestamp"] = iso()
+        self._check_file_references(msg)
         self._changed()
         return msg
+
+    def _check_file_references(self, msg: dict[str, Any]) -> None:
+        """A V2 File, Thumbnail or gallery item must point at an attachment of the message."""
+        have = {a.get("filename") for a in msg.get("attachments") or []}
+        for url in _attachment_urls(msg.get("components") or []):
+            if url.removeprefix("attachment://") not in have:
+                self._breach("message", "components", f"{url} is not attached to the message")
 
     def _public(self, msg: dict[str, Any]) -> dict[str, Any]:
         return {k: v for k, v in msg.items() if not k.startswith("_")}
@@ -1971,6 +1980,24 @@ async def _read_body(request: web.Request) -> tuple[Any, list[dict[str, Any]]]:
         return json.loads(raw), []
     except ValueError:
         return raw.decode(errors="replace"), []
+
+
+def _attachment_urls(components: list[Any]) -> list[str]:
+    urls: list[str] = []
+    for c in components:
+        if not isinstance(c, dict):
+            continue
+        media = (c.get("file") or c.get("media") or {}).get("url")
+        if isinstance(media, str) and media.startswith("attachment://"):
+            urls.append(media)
+        for item in c.get("items") or []:
+            url = (item.get("media") or {}).get("url") if isinstance(item, dict) else None
+            if isinstance(url, str) and url.startswith("attachment://"):
+                urls.append(url)
+        urls += _attachment_urls(c.get("components") or [])
+        if isinstance(c.get("accessory"), dict):
+            urls += _attachment_urls([c["accessory"]])
+    return urls
 
 
 def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
