@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__, admin_verbs, verbs
+from .cards.draw import THEMES
 from .config import ConfigError, Settings, load_settings
 from .core.db import StoreError
 
@@ -49,6 +50,11 @@ def build_parser() -> argparse.ArgumentParser:
     invite.add_argument("--client-id", type=int, help="default: read from DISCORD_TOKEN")
     backup = verbs.add_parser("backup", help="copy the database safely, even while the bot runs")
     backup.add_argument("path", type=Path, help="the file to write (must not exist)")
+    card = verbs.add_parser("card", help="write a passage's quote card as a PNG")
+    card.add_argument("id", help="the passage id, e.g. shape-of-attention-7")
+    card.add_argument("--theme", choices=THEMES, default="light")
+    card.add_argument("--scale", type=int, choices=(1, 2), default=1, help="2: high-DPI")
+    card.add_argument("--out", type=Path, help="the file to write (default: ID.png)")
     passages = verbs.add_parser("passages", help="list every passage")
     passages.add_argument("--json", action="store_true", help="one JSON object per line")
     return parser
@@ -96,6 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "invite": admin_verbs.invite,
         "backup": admin_verbs.backup,
         "passages": verbs.passages,
+        "card": verbs.card,
     }
     try:
         return asyncio.run(handlers[verb](args, settings))

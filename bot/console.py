@@ -13,6 +13,7 @@ import re
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import date
+from pathlib import Path
 from typing import TextIO
 
 from .console_view import WIDTH, reply_renderables, terminal
@@ -100,12 +101,15 @@ class Console:
         out: TextIO = sys.stdout,
         today: Callable[[], date] = date.today,
         width: int = WIDTH,
+        files: Path | None = None,
     ) -> None:
         self.reading = reading
         self.out = out
         self.screen = terminal(out, width)
         self.today = today
         self.width = width
+        #: Where cards are written (the working folder unless told otherwise).
+        self.files = files or Path.cwd()
         self.last: Reply | None = None
 
     async def execute(self, line: str) -> bool:
@@ -129,6 +133,11 @@ class Console:
             self.last = reply  # its buttons are the ones the next line can press
         for part in reply_renderables(reply):
             self.screen.print(part)
+        for attachment in reply.attachments:  # a card: write it where the reader can open it
+            if attachment.filename.endswith(".png"):
+                path = self.files / attachment.filename
+                path.write_bytes(attachment.data)
+                self.screen.print(f"Card written to {path}")
         return True
 
     def _command(self, text: str) -> Awaitable[Reply]:
@@ -141,6 +150,9 @@ class Console:
             "passage": lambda: service.passage(options["id"], user_id=user),
             "poem": lambda: service.poem(user_id=user, title=options.get("title")),
             "read": lambda: service.read(options["document"], user_id=user),
+            "card": lambda: service.card(
+                options["id"], user_id=user, theme=options.get("theme") or "light"
+            ),
             "reflection": lambda: service.reflection(day=self.today(), guild_id=None, user_id=user),
             "sources": lambda: service.sources(user_id=user),
             "about": service.about,

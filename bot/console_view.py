@@ -5,7 +5,6 @@ listed. Off a terminal, the same boxes print as plain text for scripts."""
 from __future__ import annotations
 
 import io
-import re
 from typing import TextIO
 
 from rich import box
@@ -13,20 +12,15 @@ from rich.console import Console, Group, RenderableType
 from rich.panel import Panel as RichPanel
 from rich.text import Text
 
+from .core.markdown import inline_runs
 from .core.reply import Card, Panel, Reply
 
 WIDTH = 78
-# Discord's inline Markdown, longest markers first; a backslash escapes the next character.
-_INLINE = re.compile(
-    r"\\(?P<escaped>.)|\*\*(?P<bold>.+?)\*\*|__(?P<underline>.+?)__|\*(?P<italic>[^*\n]+?)\*"
-    r"|(?<!\w)_(?P<italic2>[^_\n]+?)_(?!\w)|~~(?P<strike>.+?)~~|\|\|(?P<spoiler>.+?)\|\||`(?P<code>[^`\n]+?)`",
-    re.DOTALL,
-)
+#: How each Markdown style shows in a terminal.
 _STYLES = {
     "bold": "bold",
     "underline": "underline",
     "italic": "italic",
-    "italic2": "italic",
     "strike": "strike",
     "spoiler": "reverse",
     "code": "bold cyan",
@@ -37,19 +31,8 @@ def discord_text(markdown: str, style: str = "") -> Text:
     """Discord Markdown as rich Text: styles applied, markers and escapes gone, every line
     break kept (a poem's lines stay lines)."""
     out = Text(style=style)
-    position = 0
-    for match in _INLINE.finditer(markdown):
-        out.append(markdown[position : match.start()])
-        kind = match.lastgroup or "escaped"
-        inner = match.group(kind)
-        if kind == "escaped":
-            out.append(inner)
-        elif kind == "code":
-            out.append(inner, style=_STYLES[kind])
-        else:
-            out.append_text(discord_text(inner, _STYLES[kind]))
-        position = match.end()
-    out.append(markdown[position:])
+    for text, styles in inline_runs(markdown):
+        out.append(text, style=" ".join(_STYLES[s] for s in sorted(styles)) or None)
     return out
 
 

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 from .admin.audit import AuditStore
 from .admin.service import AdminService
+from .cards.service import CardService
 from .config import Settings
 from .core.db import Database
 from .core.ratelimit import TokenBucket
@@ -64,7 +65,9 @@ def build_services(db: Database, settings: Settings, *, clock: Callable[[], date
         corpus=corpus,
         search=search,
         ui_state=ui_state,
-        reading=ReadingService(corpus, search, ui_state, reflections=picker),
+        reading=ReadingService(
+            corpus, search, ui_state, reflections=picker, cards=CardService(corpus)
+        ),
         throttle=TokenBucket(settings.cooldown_burst, settings.cooldown_seconds),
         daily_store=daily_store,
         daily_picker=picker,

@@ -208,6 +208,27 @@ async def _print_passages(services: Services, *, as_json: bool) -> int:
     return EXIT_OK
 
 
+async def card(args: argparse.Namespace, settings: Settings) -> int:
+    """``lectern card ID [--theme T] [--scale N] [--out FILE]``: write a passage's card."""
+
+    async def write(services: Services) -> int:
+        passage = await services.corpus.passage(args.id)
+        if passage is None:
+            print(f"lectern: no passage has the id {args.id!r}", file=sys.stderr)
+            return EXIT_INVALID
+        png = await services.reading.cards.png(passage, args.theme, args.scale)
+        target = Path(args.out or f"{passage.id}.png")
+        try:
+            target.write_bytes(png)
+        except OSError as error:
+            print(f"lectern: cannot write {target}: {error.strerror or error}", file=sys.stderr)
+            return EXIT_INVALID
+        print(f"Wrote {target} ({len(png):,} bytes, {args.theme}, scale {args.scale}).")
+        return EXIT_OK
+
+    return await _with_corpus(settings, write)
+
+
 async def run(args: argparse.Namespace, settings: Settings) -> int:
     if not settings.has_token:
         print(

@@ -168,14 +168,16 @@ async def test_sync_warns_before_spending_the_budget(fake_discord, tmp_path, own
     async with run_lectern(fake_discord, tmp_path, dev_guild_id=owners.id, sync=False):
         warn = await fake_discord.slash("admin sync", guild=owners, user=boss)
         assert warn.data["embeds"][0]["title"] == "Confirm the sync"
-        assert "creates 10 new command(s): Passages like this, about, daily" in description(warn)
+        assert "creates 11 new command(s): Passages like this, about, card, daily" in description(
+            warn
+        )
         assert not fake_discord.commands()
         done = await fake_discord.slash(
             "admin sync", guild=owners, user=boss, options={"confirm": True}
         )
-        assert description(done) == "Synced 10 commands globally (10 new)."
+        assert description(done) == "Synced 11 commands globally (11 new)."
         again = await fake_discord.slash("admin sync", guild=owners, user=boss)
-        assert description(again) == "Synced 10 commands globally."
+        assert description(again) == "Synced 11 commands globally."
     published = {c["name"]: c for c in fake_discord.commands()}
     assert {"quote", "search", "Passages like this"} <= set(published)
     assert "admin" not in published  # /admin stays in the owners' server
@@ -190,7 +192,7 @@ async def test_lectern_sync_from_the_shell(fake_discord, tmp_path) -> None:
         with pytest.raises(StartupError, match="refused the token"):
             await sync_commands(bad)
     assert (
-        count == 10 and len(fake_discord.commands()) == 10
+        count == 11 and len(fake_discord.commands()) == 11
     )  # 8 reading, /daily, a message command
 
 

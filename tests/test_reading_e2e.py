@@ -22,7 +22,7 @@ from tests.lectern_harness import (
 )
 
 EPHEMERAL = 64
-READING = {"quote", "search", "passage", "poem", "read", "reflection", "sources", "about"}
+READING = {"quote", "search", "passage", "poem", "read", "card", "reflection", "sources", "about"}
 
 
 @pytest.fixture

@@ -81,6 +81,8 @@ class Panel:
     link: str | None = None  # the source URL, shown as a link button
     #: Files this panel shows (File components): a long document's text on every page.
     files: tuple[str, ...] = ()
+    #: An attached image shown in a media gallery under the heading (a quote card).
+    image: str | None = None
 
     def __len__(self) -> int:
         """Characters of text shown, as Discord counts them against 4,000."""

@@ -99,12 +99,18 @@ def to_layout(reply: Reply) -> discord.ui.LayoutView:
     heading, subtext = panel.texts()
     container: discord.ui.Container[Any] = discord.ui.Container(accent_colour=panel.accent)
     container.add_item(discord.ui.TextDisplay(heading))
-    container.add_item(discord.ui.TextDisplay(panel.body))
+    if panel.image:
+        gallery = discord.ui.MediaGallery[Any]()
+        gallery.add_item(media=f"attachment://{panel.image}", description=_plain(panel.heading))
+        container.add_item(gallery)
+    if panel.body:
+        container.add_item(discord.ui.TextDisplay(panel.body))
     container.add_item(discord.ui.Separator())
     container.add_item(discord.ui.TextDisplay(subtext))
     # V2 shows only the files its components point at: the ones sent now, or, when a page
     # turns in place, the ones the message already carries.
-    names = [a.filename for a in reply.attachments] or (list(panel.files) if reply.edit else [])
+    sent = [a.filename for a in reply.attachments if a.filename != panel.image]
+    names = sent or (list(panel.files) if reply.edit else [])
     for name in names:
         container.add_item(discord.ui.File(f"attachment://{name}"))
     for row in reply.rows:
@@ -116,6 +122,10 @@ def to_layout(reply: Reply) -> discord.ui.LayoutView:
         container.add_item(discord.ui.ActionRow(link))
     view.add_item(container)
     return view
+
+
+def _plain(markdown: str) -> str:
+    return markdown.replace("**", "").replace("\\", "")[:1024]
 
 
 def shown_text(message: discord.Message) -> str:

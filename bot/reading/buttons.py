@@ -5,6 +5,7 @@ after a restart. The format is ``lx:<action>:<fields…>``, the one messages alr
 Discord carry::
 
     lx:prev|next|open|share|more|whole:<passage-id>   from a passage
+    lx:card|sharecard:<passage-id>                     its quote card; post that card
     lx:again:<state-key or ->                          another random passage, same filters
     lx:pp:<passage-id>:<page>:<owner>                  page of a long passage
     lx:dp:<document-slug>:<page>:<owner>               page of a whole document
@@ -86,6 +87,20 @@ class WholeDocument(OnPassage):
 
 
 @dataclass(frozen=True, slots=True)
+class CardOf(OnPassage):
+    """The passage's quote card (private when the passage was shown privately)."""
+
+    action = "card"
+
+
+@dataclass(frozen=True, slots=True)
+class ShareCard(OnPassage):
+    """Post a privately shown card to the channel."""
+
+    action = "sharecard"
+
+
+@dataclass(frozen=True, slots=True)
 class Another(ButtonId):
     action = "again"
     filters: str  # the ui_state key of the filters, or "-" for none
@@ -141,6 +156,8 @@ _KINDS: tuple[type[ButtonId], ...] = (
     Share,
     MoreLikeThis,
     WholeDocument,
+    CardOf,
+    ShareCard,
     Another,
     PassagePage,
     DocumentPage,

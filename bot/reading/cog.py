@@ -16,12 +16,15 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from ..cards.draw import THEMES
+from ..cards.service import DEFAULT_THEME
 from ..core.reply import Choice, Reply
 from ..discord.answer import answer
 from ..discord.bot import LecternBot
 from ..discord.convert import shown_text
 from .commands import (
     ABOUT,
+    CARD,
     LIKE_THIS,
     PASSAGE,
     POEM,
@@ -158,6 +161,19 @@ class Reading(commands.Cog):
     @app_commands.autocomplete(document=_documents)
     async def read(self, interaction: Interaction, document: Text100) -> None:
         await self._answer(interaction, self.reading.read(document, user_id=interaction.user.id))
+
+    @_everywhere
+    @app_commands.command(name=CARD.name, description=CARD.description)
+    @app_commands.describe(**CARD.option_descriptions())
+    @app_commands.autocomplete(id=_passage_ids)
+    @app_commands.choices(theme=[app_commands.Choice(name=t, value=t) for t in THEMES])
+    async def card(
+        self, interaction: Interaction, id: Text100, theme: app_commands.Choice[str] | None = None
+    ) -> None:
+        work = self.reading.card(
+            id, user_id=interaction.user.id, theme=theme.value if theme else DEFAULT_THEME
+        )
+        await self._answer(interaction, work)
 
     @_everywhere
     @app_commands.command(name=REFLECTION.name, description=REFLECTION.description)

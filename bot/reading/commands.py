@@ -68,6 +68,14 @@ READ = CommandSpec(
     "A whole document, in order, page by page.",
     (OptionSpec("document", "The document to read", required=True),),
 )
+CARD = CommandSpec(
+    "card",
+    "A passage as an image worth sharing.",
+    (
+        OptionSpec("id", "The passage id, e.g. shape-of-attention-7 (start typing to pick)", True),
+        OptionSpec("theme", "light (default), dark, paper or night"),
+    ),
+)
 REFLECTION = CommandSpec(
     "reflection", "Today's reflection: the same passage for everyone here today."
 )
@@ -80,6 +88,7 @@ READING_COMMANDS: tuple[CommandSpec, ...] = (
     PASSAGE,
     POEM,
     READ,
+    CARD,
     REFLECTION,
     SOURCES,
     ABOUT,

@@ -24,13 +24,16 @@ from ..corpus.rows import StoredPassage
 from ..corpus.store import DocumentInfo
 from .buttons import (
     Another,
+    CardOf,
     DocumentPage,
     MoreLikeThis,
     Next,
+    Open,
     PageButton,
     PassagePage,
     Previous,
     Share,
+    ShareCard,
     SourcesPage,
     WholeDocument,
     with_page,
@@ -106,6 +109,7 @@ def passage_reply(
             Button("◀ Page", with_page(turn, page - 1).encode(), disabled=page == 0),
             Button("Page ▶", with_page(turn, page + 1).encode(), disabled=page == len(pages) - 1),
         ]
+    second.append(Button("Card", CardOf(passage.id).encode()))
     if not shared:
         second.append(Button("Share", Share(passage.id).encode(), "success"))
     if second:
@@ -125,6 +129,29 @@ def pager(button: PageButton, pages: int) -> tuple[tuple[Button, ...], ...]:
             Button(f"{page + 1} / {pages}", button.encode() + ":", disabled=True),
             Button("▶", with_page(button, page + 1).encode(), disabled=page >= pages - 1),
         ),
+    )
+
+
+def card_reply(passage: StoredPassage, png: bytes, *, private: bool) -> Reply:
+    """A passage's quote card: the image in a gallery, its title and author beside it, the
+    way to the passage, and (when only the clicker sees it) Share to post it."""
+    name = f"{passage.id}.png"
+    panel = Panel(
+        heading=heading(passage.title, passage.author),
+        body="",
+        subtext=f"{passage.label} · {passage.id}",
+        accent=KIND_ACCENTS.get(passage.kind, ACCENT),
+        link=source_url(passage.source),
+        image=name,
+    )
+    row = [
+        Button("Read the passage", Open(passage.id).encode()),
+        Button("Whole document", WholeDocument(passage.id).encode()),
+    ]
+    if private:
+        row.append(Button("Share", ShareCard(passage.id).encode(), "success"))
+    return Reply(
+        panel=panel, rows=(tuple(row),), attachments=(Attachment(name, png),), ephemeral=private
     )
 
 

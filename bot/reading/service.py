@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Protocol
 
+from ..cards.service import DEFAULT_THEME, CardService
 from ..core.errors import UserError
 from ..core.reply import Reply, as_private
 from ..core.text import clip, escape_markdown, split_text
@@ -24,6 +25,7 @@ from .documents import DocumentPages
 from .lookup import Lookup
 from .replies import (
     about_reply,
+    card_reply,
     document_reply,
     gone,
     gone_document,
@@ -73,6 +75,7 @@ class ReadingService:
         search: PassageSearch,
         ui_state: UiStateStore,
         reflections: ScheduledReflections | None = None,
+        cards: CardService | None = None,
     ) -> None:
         self.corpus = corpus
         self.searcher = search
@@ -80,6 +83,7 @@ class ReadingService:
         self.lookup = Lookup(corpus, search)
         self.documents = DocumentPages(corpus)
         self.reflections = reflections or NoSchedules()
+        self.cards = cards or CardService(corpus)
 
     # ------------------------------------------------------------------ commands
 
@@ -141,6 +145,13 @@ class ReadingService:
             pager_kind=b.LikeThisPage,
             advice=False,  # "add words to narrow it" is no help for a message
         )
+
+    async def card(self, passage_id: str, *, user_id: int, theme: str = DEFAULT_THEME) -> Reply:
+        """/card: a passage as an image worth sharing, posted for everyone."""
+        passage = await self.corpus.passage(passage_id)
+        if passage is None:
+            raise UserError(await self.lookup.unknown_id(passage_id))
+        return card_reply(passage, await self.cards.png(passage, theme), private=False)
 
     async def poem(self, *, user_id: int, title: str | None = None) -> Reply:
         """/poem: a whole poem (default: The Shape of Attention)."""
@@ -229,6 +240,9 @@ class ReadingService:
         if isinstance(button, b.WholeDocument):
             page = await self.documents.page_of(current)
             return await self._document_page(current.document, page, user, private=True)
+        if isinstance(button, b.CardOf | b.ShareCard):
+            private = isinstance(button, b.CardOf) and clicker.private_message
+            return card_reply(current, await self.cards.png(current), private=private)
         if isinstance(button, b.MoreLikeThis):
             related = await self.searcher.related(current, limit=5)
             if not related:

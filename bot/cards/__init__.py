@@ -1,0 +1,1 @@
+"""Quote cards: any passage typeset as an image worth sharing (PNG, through Pillow)."""

@@ -1,0 +1,67 @@
+"""Cards on request: rendered off the event loop, cached by what they show."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
+
+from ..core.errors import UserError
+from ..corpus.rows import StoredPassage
+from ..corpus.store import CorpusStore
+from .draw import RENDERER_VERSION, THEMES, CardText, render
+
+DEFAULT_THEME = "light"
+SCALES = (1, 2)
+CACHED_CARDS = 128
+
+
+def card_text(passage: StoredPassage) -> CardText:
+    return CardText(passage.text, passage.title, passage.author, passage.label, passage.kind)
+
+
+def cache_key(card: CardText, theme: str, scale: int) -> str:
+    """What a card depends on: its text and attribution, theme, scale and renderer."""
+    parts = [card.text, card.title, card.author or "", card.label, card.kind, theme]
+    parts += [str(scale), str(RENDERER_VERSION)]
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+
+
+class CardService:
+    """PNG cards of passages: a thread pool draws them, an LRU cache repeats them."""
+
+    def __init__(self, corpus: CorpusStore, workers: int = 2) -> None:
+        self.corpus = corpus
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="card")
+        self._cache: OrderedDict[str, bytes] = OrderedDict()
+
+    async def png(
+        self, passage: StoredPassage, theme: str = DEFAULT_THEME, scale: int = 1
+    ) -> bytes:
+        """The card of ``passage`` as PNG bytes (from the cache when it was drawn before)."""
+        if theme not in THEMES:
+            raise UserError(f"There is no theme {theme!r}: use {', '.join(THEMES)}.")
+        if scale not in SCALES:
+            raise UserError("The scale is 1 or 2.")
+        card = card_text(passage)
+        key = cache_key(card, theme, scale)
+        cached = self._cache.get(key)
+        if cached is not None:
+            self._cache.move_to_end(key)
+            return cached
+        loop = asyncio.get_running_loop()
+        data = await loop.run_in_executor(self._pool, render, card, THEMES[theme], scale)
+        self._cache[key] = data
+        while len(self._cache) > CACHED_CARDS:
+            self._cache.popitem(last=False)
+        return data
+
+    async def png_of(self, passage_id: str, theme: str = DEFAULT_THEME, scale: int = 1) -> bytes:
+        passage = await self.corpus.passage(passage_id)
+        if passage is None:
+            raise UserError(f"No passage has the id “{passage_id.strip()[:80]}”.")
+        return await self.png(passage, theme, scale)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
