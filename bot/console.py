@@ -137,7 +137,7 @@ class Console:
             if attachment.filename.endswith(".png"):
                 path = self.files / attachment.filename
                 path.write_bytes(attachment.data)
-                self.screen.print(f"Card written to {path}")
+                self.screen.print(f"Card written to {path}", soft_wrap=True, highlight=False)
         return True
 
     def _command(self, text: str) -> Awaitable[Reply]:

@@ -132,7 +132,9 @@ class Setter:
                 low = middle
         return self.greedy(words, high, size)
 
-    def lay_out(self, markdown: str, width: float, size: int, *, poem: bool) -> list[Line]:
+    def lay_out(
+        self, markdown: str, width: float, size: int, *, poem: bool, balance: bool = True
+    ) -> list[Line]:
         lines: list[Line] = []
         for block in blocks(markdown):
             first = True
@@ -140,7 +142,8 @@ class Setter:
             # prose joins its lines into one paragraph.
             sources = block if poem else [[word for source in block for word in source]]
             for source in sources:
-                for words in self.balanced(source, width, size):
+                wrapped = (self.balanced if balance else self.greedy)(source, width, size)
+                for words in wrapped:
                     lines.append(Line(tuple(words), gap_before=first and bool(lines)))
                     first = False
         return lines
@@ -149,20 +152,38 @@ class Setter:
 def fit(markdown: str, setter: Setter, *, width: float, max_height: float, poem: bool) -> Layout:
     """The largest size at which ``markdown`` fits, or an excerpt at the smallest. A poem
     first looks for a size at which none of its lines has to wrap."""
-    written = sum(len(block) for block in blocks(markdown))
-    passes = (True, False) if poem else (False,)
-    for whole_lines in passes:
-        for size in range(MAX_SIZE, MIN_SIZE - 1, -STEP):
-            lines = tuple(setter.lay_out(markdown, width, size, poem=poem))
-            layout = Layout(size, lines, False)
-            if layout.height <= max_height and (not whole_lines or len(lines) == written):
-                return layout
-    for cut in excerpt_cuts(markdown, poem=poem):
-        text = markdown[:cut].rstrip() + ELLIPSIS
-        layout = Layout(MIN_SIZE, tuple(setter.lay_out(text, width, MIN_SIZE, poem=poem)), True)
-        if layout.height <= max_height:
-            return layout
-    return Layout(MIN_SIZE, (), True)  # nothing fits (not even a sentence): an empty excerpt
+
+    def quick(text: str, size: int) -> Layout:  # greedy lines: as many as balanced ones
+        return Layout(
+            size, tuple(setter.lay_out(text, width, size, poem=poem, balance=False)), False
+        )
+
+    def final(text: str, size: int, excerpt: bool) -> Layout:
+        return Layout(size, tuple(setter.lay_out(text, width, size, poem=poem)), excerpt)
+
+    if quick(markdown, MIN_SIZE).height <= max_height:
+        written = sum(len(block) for block in blocks(markdown))
+        passes = (True, False) if poem else (False,)
+        for whole_lines in passes:
+            for size in range(MAX_SIZE, MIN_SIZE - 1, -STEP):
+                layout = quick(markdown, size)
+                wraps = len(layout.lines) != written
+                if layout.height <= max_height and not (whole_lines and wraps):
+                    return final(markdown, size, False)
+    # Too long even at the smallest size: the longest excerpt that fits (fitting grows with
+    # the excerpt, so a binary search over the places it may end finds it).
+    cuts = sorted(excerpt_cuts(markdown, poem=poem))
+    low, high, best = 0, len(cuts) - 1, None
+    while low <= high:
+        middle = (low + high) // 2
+        text = markdown[: cuts[middle]].rstrip() + ELLIPSIS
+        if quick(text, MIN_SIZE).height <= max_height:
+            best, low = text, middle + 1
+        else:
+            high = middle - 1
+    if best is None:  # not even a sentence fits: an empty excerpt
+        return Layout(MIN_SIZE, (), True)
+    return final(best, MIN_SIZE, True)
 
 
 def excerpt_cuts(markdown: str, *, poem: bool) -> list[int]:
