@@ -60,14 +60,13 @@ def build_services(db: Database, settings: Settings, *, clock: Callable[[], date
     outcomes: Counter[str] = Counter()
     changed = Wakeup()
     audit = AuditStore(db)
+    cards = CardService(corpus)
     return Services(
         db=db,
         corpus=corpus,
         search=search,
         ui_state=ui_state,
-        reading=ReadingService(
-            corpus, search, ui_state, reflections=picker, cards=CardService(corpus)
-        ),
+        reading=ReadingService(corpus, search, ui_state, reflections=picker, cards=cards),
         throttle=TokenBucket(settings.cooldown_burst, settings.cooldown_seconds),
         daily_store=daily_store,
         daily_picker=picker,
@@ -76,6 +75,7 @@ def build_services(db: Database, settings: Settings, *, clock: Callable[[], date
             picker,
             grace=timedelta(hours=settings.daily_grace_hours),
             outcomes=outcomes,
+            cards=cards,
         ),
         daily=DailyCommands(daily_store, picker, clock=clock, changed=changed),
         daily_stats=DailyStats(daily_store, outcomes),

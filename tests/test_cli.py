@@ -148,6 +148,7 @@ def test_invite_link_has_exactly_the_needed_permissions(tmp_path: Path) -> None:
         "read_messages",
         "send_messages",
         "embed_links",
+        "attach_files",
         "read_message_history",
         "create_public_threads",
         "send_messages_in_threads",

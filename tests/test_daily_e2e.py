@@ -385,3 +385,25 @@ async def test_admin_stats_counts_daily_posts_and_paused_schedules(
     assert "sent 1" in fields["Daily posts"]
     assert "schedules active 1" in fields["Daily posts"]
     assert "schedules paused 1" in fields["Daily posts"]
+
+
+async def test_a_schedule_with_card_true_posts_the_days_card(
+    fake_discord, tmp_path, guild, admin
+) -> None:
+    general, quiet = guild.channel("general"), guild.channel("quiet")
+    fake_discord.deny(quiet, guild.me, discord.Permissions(attach_files=True))
+    async with run_lectern(fake_discord, tmp_path, clock=TestClock(BEFORE)) as bot:
+        refused = await set_daily(fake_discord, guild, admin, channel=quiet, card=True)
+        await set_daily(fake_discord, guild, admin, card=True)
+        status = await fake_discord.slash("daily status", guild=guild, user=admin)
+        assert await scheduler(bot).run_due(DUE) == ["sent"]
+    assert "Attach Files" in text(refused)
+    assert "Card: yes" in text(status)
+    (post,) = posts(fake_discord, general)
+    (attachment,) = post["attachments"]
+    passage_id = shown(post).subtext.rsplit(" · ", 1)[1]
+    assert attachment["filename"] == f"{passage_id}.png"
+    gallery = [c for c in post["components"][0]["components"] if c["type"] == 12]
+    assert gallery[0]["items"][0]["media"]["url"] == f"attachment://{passage_id}.png"
+    (upload,) = [f for f in fake_discord.files if f["filename"] == attachment["filename"]]
+    assert 0 < upload["size"] < 1_000_000

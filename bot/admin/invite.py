@@ -1,7 +1,8 @@
 """The invite link, with exactly the permissions Lectern uses and nothing more.
 
 Reading commands answer through interactions, which need no channel permission. The daily
-post needs to see the channel, send an embed, and open and write in a discussion thread; after
+post needs to see the channel, send a message (with its card, a file), and open and write in
+a discussion thread; after
 a crash between recording and sending a post, it reads the channel's recent messages to find
 out whether the post went out (Read Message History) before sending it again.
 """
@@ -17,6 +18,7 @@ PERMISSION_BITS = {
     "View Channel": 1 << 10,
     "Send Messages": 1 << 11,
     "Embed Links": 1 << 14,
+    "Attach Files": 1 << 15,  # a daily post's quote card (/daily set card:true)
     "Read Message History": 1 << 16,
     "Create Public Threads": 1 << 35,
     "Send Messages in Threads": 1 << 38,

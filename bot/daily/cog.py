@@ -90,6 +90,7 @@ class Daily(commands.GroupCog, group_name="daily", group_description="Daily refl
         timezone="Time zone: start typing a city, e.g. Berlin or New York",
         role="A role to ping with each post (only this role is mentioned)",
         thread="Open a discussion thread on each post",
+        card="Attach the day's passage as a quote card (an image)",
     )
     async def set_(
         self,
@@ -99,9 +100,10 @@ class Daily(commands.GroupCog, group_name="daily", group_description="Daily refl
         timezone: app_commands.Range[str, 1, 64],
         role: discord.Role | None = None,
         thread: bool = False,
+        card: bool = False,
     ) -> None:
         """Post a reflection in a channel every day at a local time."""
-        work = self._set(interaction, channel, time, timezone, role, thread)
+        work = self._set(interaction, channel, time, timezone, role, thread, card)
         await self._answer(interaction, work)
 
     async def _set(
@@ -112,9 +114,10 @@ class Daily(commands.GroupCog, group_name="daily", group_description="Daily refl
         timezone: str,
         role: discord.Role | None,
         thread: bool,
+        card: bool,
     ) -> Reply:
         guild = channel.guild
-        missing = missing_permissions(channel, guild.me, thread=thread)
+        missing = missing_permissions(channel, guild.me, thread=thread, card=card)
         note = None
         if role is not None:
             if role.is_default():
@@ -133,6 +136,7 @@ class Daily(commands.GroupCog, group_name="daily", group_description="Daily refl
             role_id=role.id if role else None,
             role_note=note,
             thread=thread,
+            card=card,
             missing=missing,
         )
 

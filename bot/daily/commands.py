@@ -67,6 +67,7 @@ class DailyCommands:
         role_id: int | None = None,
         role_note: str | None = None,
         thread: bool = False,
+        card: bool = False,
         missing: list[str] | None = None,
     ) -> Reply:
         """/daily set: validate, check the bot can post there, save, and say when it posts."""
@@ -91,6 +92,7 @@ class DailyCommands:
             zone=zone.key,
             role_id=role_id,
             thread=thread,
+            card=card,
             next_date=day.isoformat(),
             next_due=unix(due),
             created_by=user_id,
@@ -108,9 +110,11 @@ class DailyCommands:
             lines.append(role_note)
         if thread:
             lines.append("Each post opens a discussion thread.")
+        if card:
+            lines.append("Each post carries the day's quote card.")
         lines.append("See it with /daily preview; stop with /daily off.")
-        card = Card(title="Daily reflections on", description="\n".join(lines))
-        return Reply(cards=(card,), ephemeral=True)
+        answer = Card(title="Daily reflections on", description="\n".join(lines))
+        return Reply(cards=(answer,), ephemeral=True)
 
     async def status(self, guild_id: int) -> Reply:
         """/daily status: where and when, the next and the last post, and the last error."""
@@ -122,6 +126,7 @@ class DailyCommands:
             Field("Time", f"{schedule.local_time} {schedule.zone}", True),
             Field("Ping", f"<@&{schedule.role_id}>" if schedule.role_id else "no one", True),
             Field("Thread", "yes" if schedule.thread else "no", True),
+            Field("Card", "yes" if schedule.card else "no", True),
         ]
         if schedule.active:
             fields.append(Field("Next post", discord_time(unix(scheduled_due(schedule)))))

@@ -27,6 +27,7 @@ class Schedule:
     created_by: int | None = None
     created_at: int = 0
     updated_at: int = 0
+    card: bool = False  # attach the day's quote card
 
     @property
     def active(self) -> bool:

@@ -8,11 +8,12 @@ only). Tests implement it too.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import date
 from typing import Protocol
 
-from ..core.reply import Reply
+from ..core.reply import Attachment, Reply
 from ..core.text import clip, split_text
 from ..corpus.rows import StoredPassage
 from ..reading.replies import reflection_reply
@@ -84,9 +85,16 @@ def thread_name(day: date) -> str:
     return clip(f"Reflection · {day:%-d %B %Y}", 100)
 
 
-def daily_message(schedule: Schedule, passage: StoredPassage, day: date) -> DailyMessage:
-    """The post for ``day``: the reflection, and the schedule's role ping and thread."""
+def daily_message(
+    schedule: Schedule, passage: StoredPassage, day: date, card: bytes | None = None
+) -> DailyMessage:
+    """The post for ``day``: the reflection, the schedule's role ping and thread, and the
+    day's quote card (``card``, a PNG) when the schedule asks for one."""
     reply = reflection_reply(passage, split_text(passage.text), day)
+    if card is not None and reply.panel is not None:
+        name = f"{passage.id}.png"
+        panel = dataclasses.replace(reply.panel, image=name)
+        reply = dataclasses.replace(reply, panel=panel, attachments=(Attachment(name, card),))
     content = f"<@&{schedule.role_id}>" if schedule.role_id else None
     thread = thread_name(day) if schedule.thread else None
     return DailyMessage(reply, content, schedule.role_id, thread, passage.id)

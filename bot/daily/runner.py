@@ -20,6 +20,7 @@ from collections import Counter
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from ..cards.service import CardService
 from ..corpus.rows import StoredPassage
 from ..reading.replies import reflection_title
 from .model import FAILED, INTENT, LATE, MISSED, SENT, Post, Schedule
@@ -64,10 +65,12 @@ class DailyRunner:
         *,
         grace: timedelta,
         outcomes: Counter[str] | None = None,
+        cards: CardService | None = None,
     ) -> None:
         self.store = store
         self.picker = picker
         self.grace = grace
+        self.cards = cards
         #: Outcomes since start, for /admin stats.
         self.outcomes: Counter[str] = Counter() if outcomes is None else outcomes
 
@@ -218,7 +221,8 @@ class DailyRunner:
         now: datetime,
         poster: Poster,
     ) -> str:
-        message = daily_message(schedule, passage, day)
+        card = await self.cards.png(passage) if schedule.card and self.cards else None
+        message = daily_message(schedule, passage, day, card)
         nonce = post.nonce or make_nonce(schedule.guild_id, day)
         try:
             sent = await poster.send(schedule, message, nonce)

@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 
 _SCHEDULE_COLUMNS = """guild_id, channel_id, local_time, zone, role_id, thread, next_date,
     next_due, attempts, paused_reason, last_error, last_error_at, created_by, created_at,
-    updated_at"""
+    updated_at, card"""
 _POST_COLUMNS = """guild_id, local_date, passage_id, cycle, state, nonce, channel_id, message_id,
     thread_id, due_at, attempted_at, sent_at, error"""
 
@@ -26,6 +26,7 @@ _POST_COLUMNS = """guild_id, local_date, passage_id, cycle, state, nonce, channe
 def _schedule(row: Sequence[Any]) -> Schedule:
     values = list(row)
     values[5] = bool(values[5])
+    values[15] = bool(values[15])
     return Schedule(*values)
 
 
@@ -54,10 +55,10 @@ class DailyStore:
         """Create or replace a server's schedule (active again, errors cleared)."""
         await self._run(
             f"""INSERT INTO daily_schedules ({_SCHEDULE_COLUMNS})
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, NULL, NULL, NULL, ?, ?, ?)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, NULL, NULL, NULL, ?, ?, ?, ?)
             ON CONFLICT (guild_id) DO UPDATE SET channel_id = excluded.channel_id,
                 local_time = excluded.local_time, zone = excluded.zone,
-                role_id = excluded.role_id, thread = excluded.thread,
+                role_id = excluded.role_id, thread = excluded.thread, card = excluded.card,
                 next_date = excluded.next_date, next_due = excluded.next_due, attempts = 0,
                 paused_reason = NULL, last_error = NULL, last_error_at = NULL,
                 created_by = excluded.created_by, updated_at = excluded.updated_at""",
@@ -73,6 +74,7 @@ class DailyStore:
                 schedule.created_by,
                 now,
                 now,
+                int(schedule.card),
             ),
         )
 

@@ -19,7 +19,7 @@ from ..daily.posting import (
     Sent,
     footer_passage_id,
 )
-from .convert import component_texts, to_layout
+from .convert import component_texts, to_files, to_layout
 
 SEND_TIMEOUT = 30.0
 #: How far back a crashed post is looked for in its channel.
@@ -31,6 +31,7 @@ POST_PERMISSIONS = (
     ("send_messages", "Send Messages"),
     ("embed_links", "Embed Links"),
 )
+CARD_PERMISSIONS = (("attach_files", "Attach Files"),)
 THREAD_PERMISSIONS = (
     ("create_public_threads", "Create Public Threads"),
     ("send_messages_in_threads", "Send Messages in Threads"),
@@ -42,11 +43,12 @@ Postable = discord.TextChannel
 
 
 def missing_permissions(
-    channel: discord.abc.GuildChannel, me: discord.Member, *, thread: bool
+    channel: discord.abc.GuildChannel, me: discord.Member, *, thread: bool, card: bool = False
 ) -> list[str]:
     """Names of the permissions Lectern lacks in ``channel`` for a daily post."""
     have = channel.permissions_for(me)
     needed = POST_PERMISSIONS + (THREAD_PERMISSIONS if thread else ())
+    needed += CARD_PERMISSIONS if card else ()
     return [name for flag, name in needed if not getattr(have, flag)]
 
 
@@ -100,7 +102,7 @@ class DiscordPoster:
 
     async def check(self, schedule: Schedule) -> None:
         channel = self._channel(schedule)
-        missing = missing_permissions(channel, channel.guild.me, thread=False)
+        missing = missing_permissions(channel, channel.guild.me, thread=False, card=schedule.card)
         if missing:
             names = ", ".join(missing)
             raise PostBlocked(f"Lectern is missing {names} in #{channel.name}.")
@@ -120,6 +122,8 @@ class DiscordPoster:
         # Components V2: the role ping is a text display above the passage, not content.
         layout = to_layout(dataclasses.replace(reply, content=message.content))
         kwargs: dict[str, Any] = {"view": layout, "nonce": nonce, "allowed_mentions": mentions}
+        if reply.attachments:  # the day's card
+            kwargs["files"] = to_files(reply)
         try:
             async with asyncio.timeout(SEND_TIMEOUT):
                 sent = await channel.send(**kwargs)
