@@ -209,3 +209,19 @@ async def test_card_command_and_button_through_discord(fake_discord, tmp_path) -
     uploads = [f for f in fake_discord.files if f["filename"].endswith(".png")]
     assert uploads and all(f["size"] < 1_000_000 for f in uploads)
     assert re.fullmatch(r"[a-z0-9-]+\.png", uploads[0]["filename"])
+
+
+def test_nothing_is_drawn_past_the_edges() -> None:
+    from PIL import ImageChops
+
+    long_title = CardText("A" * 300 + " and then " + "https://example.org/" + "b" * 200,
+                          "A Very Long Title " * 12, "An Author With A Long Name " * 4,
+                          "paragraph 1 of 1", "essay")  # fmt: skip
+    image = Image.open(io.BytesIO(render(long_title, THEMES["light"]))).convert("RGB")
+    background = Image.new("RGB", image.size, THEMES["light"].background)
+    right = (WIDTH - draw.MARGIN // 2, 0, WIDTH, image.height)  # the right margin stays empty
+    assert ImageChops.difference(image.crop(right), background.crop(right)).getbbox() is None
+    layout = draw.layout_for(long_title)
+    setter = draw.setter()
+    for line in layout.lines:
+        assert sum(setter.width(w, layout.size) for w in line.words) <= TEXT_WIDTH + 1

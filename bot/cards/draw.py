@@ -132,6 +132,19 @@ def line_runs(line: Line) -> list[tuple[str, frozenset[str]]]:
     return runs
 
 
+def fitted(value: str, styles: frozenset[str], size: int, width: float) -> str:
+    """``value`` cut at a word (with an ellipsis) so that it is at most ``width`` wide."""
+    if measure(value, styles) * size / 100 <= width:
+        return value
+    words = value.split()
+    while words:
+        words.pop()
+        candidate = " ".join(words) + "…"
+        if measure(candidate, styles) * size / 100 <= width:
+            return candidate
+    return "…"
+
+
 def accent(kind: str) -> str:
     return f"#{KIND_ACCENTS.get(kind, ACCENT):06x}"
 
@@ -170,10 +183,13 @@ def render(card: CardText, theme: Theme, scale: int = 1) -> bytes:
     colour = accent(card.kind)
     draw.rectangle((0, 0, 10 * scale, height * scale), fill=colour)  # the kind's colour
     title_y = MARGIN * 0.7
-    end = text(MARGIN, title_y, card.title, frozenset({"bold"}), 34, theme.text)
-    if card.author:
-        text(min(end + 18, WIDTH - MARGIN), title_y + 2, card.author, frozenset({"italic"}),
-             32, theme.muted)  # fmt: skip
+    room = WIDTH - 2 * MARGIN
+    author = fitted(card.author, frozenset({"italic"}), 32, room * 0.4) if card.author else ""
+    author_width = measure(author, frozenset({"italic"})) * 32 / 100 if author else 0.0
+    title = fitted(card.title, frozenset({"bold"}), 34, room - author_width - 18)
+    end = text(MARGIN, title_y, title, frozenset({"bold"}), 34, theme.text)
+    if author:
+        text(end + 18, title_y + 2, author, frozenset({"italic"}), 32, theme.muted)
     top = HEADER + max(0.0, (height - HEADER - FOOTER - MARGIN - body) / 2)
     y = top
     for line in layout.lines:

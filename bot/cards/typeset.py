@@ -102,11 +102,40 @@ class Setter:
             base = self._widths[word] = sum(self.measure(t, s) for t, s in word.fragments)
         return base * size / 100
 
+    def split_long(self, word: Word, width: float, size: float) -> list[Word]:
+        """A word wider than the card (a URL, a run of letters with no space) in pieces that
+        fit: the one place a word is cut, since it cannot be set whole at any size."""
+        pieces: list[Word] = []
+        current: list[Fragment] = []
+        used = 0.0
+        for text, styles in word.fragments:
+            for char in text:
+                w = self.measure(char, styles) * size / 100
+                if current and used + w > width:
+                    pieces.append(Word(tuple(current)))
+                    current, used = [], 0.0
+                if current and current[-1][1] == styles:
+                    current[-1] = (current[-1][0] + char, styles)
+                else:
+                    current.append((char, styles))
+                used += w
+        if current:
+            pieces.append(Word(tuple(current)))
+        return pieces
+
     def greedy(self, words: list[Word], width: float, size: float) -> list[list[Word]]:
         lines: list[list[Word]] = []
         line: list[Word] = []
         used = 0.0
         space = self.space * size / 100
+        if any(self.width(word, size) > width for word in words):
+            words = [
+                piece
+                for word in words
+                for piece in (
+                    self.split_long(word, width, size) if self.width(word, size) > width else [word]
+                )
+            ]
         for word in words:
             w = self.width(word, size)
             if line and used + space + w > width:
