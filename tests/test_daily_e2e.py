@@ -277,6 +277,16 @@ async def die_while_posting(bot: Any, monkeypatch: pytest.MonkeyPatch, *, after_
         await scheduler(bot).run_due(DUE)
 
 
+async def settled_post(fake: FakeDiscord, bot: Any, guild: Any) -> Any:
+    """The day's post once the restarted bot's start-up run has sent or found it."""
+    for _ in range(200):
+        state = await bot.services.daily_store.post(guild.id, "2026-11-23")
+        if state is not None and state.state in ("sent", "late"):
+            return state
+        await fake.wait_for(lambda: True)
+    return state
+
+
 @pytest.mark.parametrize("crash_after_send", [False, True])
 async def test_killed_between_intent_and_result_posts_exactly_once(
     fake_discord, tmp_path, guild, admin, monkeypatch, crash_after_send
@@ -292,13 +302,8 @@ async def test_killed_between_intent_and_result_posts_exactly_once(
     # the process comes back a minute later: the start-up run finishes the post
     clock.now = DUE + timedelta(minutes=1)
     async with run_lectern(fake_discord, tmp_path, clock=clock, sync=False) as bot:
-        daily = bot.services.daily_store
         await fake_discord.wait_for(lambda: posts(fake_discord, general))
-        for _ in range(100):
-            state = await daily.post(guild.id, "2026-11-23")
-            if state is not None and state.state == "sent":
-                break
-            await fake_discord.wait_for(lambda: True)
+        state = await settled_post(fake_discord, bot, guild)
         assert await scheduler(bot).run_due() == []
     (post,) = posts(fake_discord, general)
     assert state is not None and state.state == "sent" and state.message_id == int(post["id"])
@@ -328,12 +333,7 @@ async def test_restart_past_the_nonce_window_reads_history_and_matches_exactly(
     clock.now = DUE + timedelta(minutes=10)
     fake_discord.advance_clock(600)
     async with run_lectern(fake_discord, tmp_path, clock=clock, sync=False) as bot:
-        daily = bot.services.daily_store
-        for _ in range(200):
-            state = await daily.post(guild.id, "2026-11-23")
-            if state is not None and state.state in ("sent", "late"):
-                break
-            await fake_discord.wait_for(lambda: True)
+        state = await settled_post(fake_discord, bot, guild)
     assert fake_discord.calls("GET", POSTS), "the channel's history was read"
     real = [m for m in posts(fake_discord, general) if m["id"] != decoy["id"]]
     assert len(real) == 1  # exactly one post, whether or not the first send got through

@@ -49,15 +49,10 @@ SEARCH = CommandSpec(
     "Search every passage; open any result in full.",
     (OptionSpec("query", 'Words to find; "exact phrase", prefix*, -exclude', required=True),),
 )
-PASSAGE = CommandSpec(
-    "passage",
-    "One passage by its id.",
-    (
-        OptionSpec(
-            "id", "The passage id, e.g. shape-of-attention-7 (start typing to pick)", required=True
-        ),
-    ),
+PASSAGE_ID = OptionSpec(
+    "id", "The passage id, e.g. shape-of-attention-7 (start typing to pick)", required=True
 )
+PASSAGE = CommandSpec("passage", "One passage by its id.", (PASSAGE_ID,))
 POEM = CommandSpec(
     "poem",
     "A whole poem, every line break kept.",
@@ -71,10 +66,7 @@ READ = CommandSpec(
 CARD = CommandSpec(
     "card",
     "A passage as an image worth sharing.",
-    (
-        OptionSpec("id", "The passage id, e.g. shape-of-attention-7 (start typing to pick)", True),
-        OptionSpec("theme", "light (default), dark, paper or night"),
-    ),
+    (PASSAGE_ID, OptionSpec("theme", "light (default), dark, paper or night")),
 )
 REFLECTION = CommandSpec(
     "reflection", "Today's reflection: the same passage for everyone here today."
