@@ -13,15 +13,16 @@ from typing import Protocol
 from ..cards.service import DEFAULT_THEME, CardService
 from ..core.errors import UserError
 from ..core.reply import Reply, as_private
-from ..core.text import clip, escape_markdown, split_text
+from ..core.text import escape_markdown, split_text
 from ..core.ui_state import UiStateStore
-from ..corpus.query import similarity_query
 from ..corpus.random import PassageFilter
 from ..corpus.rows import StoredPassage
 from ..corpus.search import PassageSearch
+from ..corpus.spelling import Speller
 from ..corpus.store import CorpusStore
 from . import buttons as b
 from .documents import DocumentPages
+from .finding import Finder
 from .lookup import Lookup
 from .replies import (
     about_reply,
@@ -34,10 +35,7 @@ from .replies import (
     reflection_reply,
     sources_reply,
 )
-from .results import RESULTS_PER_PAGE, nothing_like_reply, related_reply, search_reply
-
-#: How much of a right-clicked message is compared (Discord's messages are at most 4,000).
-LIKE_THIS_CHARS = 4000
+from .results import related_reply
 
 DEFAULT_POEM = "shape-of-attention"
 OUT_OF_DATE = (
@@ -84,6 +82,7 @@ class ReadingService:
         self.documents = DocumentPages(corpus)
         self.reflections = reflections or NoSchedules()
         self.cards = cards or CardService(corpus)
+        self.finder = Finder(search, ui_state, Speller(corpus.db, corpus))
 
     # ------------------------------------------------------------------ commands
 
@@ -110,41 +109,11 @@ class ReadingService:
 
     async def search(self, query: str, *, user_id: int, page: int = 0) -> Reply:
         """/search: ranked results with snippets, paged; results can be opened."""
-        if not query.strip():
-            raise UserError('Type some words to search for, e.g. `attention` or `"the weights"`.')
-        key = await self.ui_state.save(query)
-        return await self._search_page(query, key, page, user_id)
+        return await self.finder.search(query, user_id=user_id, page=page)
 
     async def like_this(self, text: str, *, user_id: int, page: int = 0) -> Reply:
         """ "Passages like this": the passages most related to a message's text, paged."""
-        text = text.strip()[:LIKE_THIS_CHARS]
-        if not text:
-            return nothing_like_reply(empty=True)
-        # Only the distinctive words are kept for the page buttons, not the message itself
-        # (it may be someone else's, from a server Lectern is not in).
-        words = str(similarity_query(text))
-        if not words:
-            return nothing_like_reply(empty=False)
-        key = await self.ui_state.save(words)
-        return await self._like_page(words, key, page, user_id)
-
-    async def _like_page(self, words: str, key: str, page: int, user_id: int) -> Reply:
-        query = similarity_query(words)
-        page = max(page, 0)
-        offset = page * RESULTS_PER_PAGE
-        results = await self.searcher.search(query, limit=RESULTS_PER_PAGE, offset=offset)
-        if not results.hits and page == 0:
-            return nothing_like_reply(empty=False)
-        title = "Passages like this message"
-        return search_reply(
-            results,
-            key,
-            page,
-            user_id=user_id,
-            title=title,
-            pager_kind=b.LikeThisPage,
-            advice=False,  # "add words to narrow it" is no help for a message
-        )
+        return await self.finder.like_this(text, user_id=user_id, page=page)
 
     async def card(self, passage_id: str, *, user_id: int, theme: str = DEFAULT_THEME) -> Reply:
         """/card: a passage as an image worth sharing, posted for everyone."""
@@ -217,12 +186,12 @@ class ReadingService:
                 query = await self.ui_state.load(key)
                 if query is None:
                     raise UserError("This search has expired: run /search again.")
-                reply = await self._search_page(query, key, page, user)
+                reply = await self.finder.search_page(query, key, page, user)
             case b.LikeThisPage(key=key, page=page, owner=owner):
                 text = await self.ui_state.load(key)
                 if text is None:
                     raise UserError("These results have expired: right-click the message again.")
-                reply = await self._like_page(text, key, page, user)
+                reply = await self.finder.like_page(text, key, page, user)
             case b.SourcesPage(page=page, owner=owner):
                 reply = await self.sources(user_id=user, page=page)
             case _:
@@ -292,19 +261,6 @@ class ReadingService:
         except (ValueError, TypeError):  # not a payload this version wrote
             raise UserError("These filters have expired: run /quote again.") from None
         return PassageFilter(document=document, author=author, kind=kind, about=about)
-
-    async def _search_page(self, query: str, key: str, page: int, user_id: int) -> Reply:
-        page = max(page, 0)
-        offset = page * RESULTS_PER_PAGE
-        results = await self.searcher.search(query, limit=RESULTS_PER_PAGE, offset=offset)
-        if not results.hits and page == 0:
-            notes = "".join(f" {note}" for note in results.query.notes)
-            typed = escape_markdown(clip(query.strip(), 100))
-            raise UserError(
-                f"Nothing matches “{typed}”.{notes} "
-                "Try fewer or other words, or a prefix like `atten*`."
-            )
-        return search_reply(results, key, page, user_id=user_id)
 
     async def _document_page(
         self, slug: str, page: int, user_id: int, *, private: bool = False
