@@ -12,8 +12,11 @@ from ..core.db import Database
 from .query import SearchQuery, Term
 from .store import CorpusStore
 
-#: A known word is still corrected when a neighbour is in this many times more passages.
+#: A known word is still corrected when a neighbour is in this many times more passages...
 FAR_MORE = 20
+#: ...unless it is in this many passages itself: then it is a word, not a slip (and the
+#: search pays nothing for the check).
+SURELY_A_WORD = 3
 #: Terms kept for suggestions: the most frequent first (a typo's target is rarely a hapax).
 MAX_TERMS = 200_000
 
@@ -55,6 +58,8 @@ class Speller:
         if len(word) < 3 or not word.isalpha():
             return None
         known = vocabulary.passages.get(word, 0)
+        if known >= SURELY_A_WORD:
+            return None
         found = process.extract(
             word,
             vocabulary.terms,
