@@ -29,11 +29,16 @@ def cache_key(card: CardText, theme: str, scale: int) -> str:
 
 
 class CardService:
-    """PNG cards of passages: a thread pool draws them, an LRU cache repeats them."""
+    """PNG cards of passages: a worker thread draws them, an LRU cache repeats them.
 
-    def __init__(self, corpus: CorpusStore, workers: int = 2) -> None:
+    One thread, not more: the cached FreeType faces are not safe to use from two threads at
+    once, and a card takes 10-55 ms, so a queue of them still answers within Discord's 3 s
+    (and a slow one is deferred).
+    """
+
+    def __init__(self, corpus: CorpusStore) -> None:
         self.corpus = corpus
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="card")
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="card")
         self._cache: OrderedDict[str, bytes] = OrderedDict()
 
     async def png(
