@@ -66,7 +66,7 @@ def build_services(db: Database, settings: Settings, *, clock: Callable[[], date
         corpus=corpus,
         search=search,
         ui_state=ui_state,
-        reading=ReadingService(corpus, search, ui_state, reflections=picker, cards=cards),
+        reading=ReadingService(corpus, search, ui_state, cards, reflections=picker),
         throttle=TokenBucket(settings.cooldown_burst, settings.cooldown_seconds),
         daily_store=daily_store,
         daily_picker=picker,

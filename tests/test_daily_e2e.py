@@ -3,6 +3,7 @@ by the test (the scheduler's clock is injected; nothing waits for wall-clock tim
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -205,20 +206,21 @@ async def test_channel_deleted_pauses_and_leaving_the_server_cleans_up(
         guild.channels.remove(general)
         await fake_discord.dispatch("CHANNEL_DELETE", general.to_dict())
         await fake_discord.wait_for(lambda: bot.get_channel(general.id) is None)
-        schedule = None
-        for _ in range(50):  # the listener runs as its own task
+
+        async def paused() -> bool:  # the listener runs as its own task
             schedule = await daily.schedule(guild.id)
-            if schedule is not None and schedule.paused_reason:
-                break
-            await fake_discord.wait_for(lambda: True)
+            return schedule is not None and bool(schedule.paused_reason)
+
+        assert await until(paused)
+        schedule = await daily.schedule(guild.id)
         assert schedule is not None and "deleted" in (schedule.paused_reason or "")
         await fake_discord.dispatch("GUILD_DELETE", {"id": str(guild.id)})
         await fake_discord.wait_for(lambda: bot.get_guild(guild.id) is None)
-        for _ in range(50):
-            if await daily.schedule(guild.id) is None:
-                break
-            await fake_discord.wait_for(lambda: True)
-        assert await daily.schedule(guild.id) is None
+
+        async def forgotten() -> bool:  # one transaction on a connection of its own
+            return await daily.schedule(guild.id) is None
+
+        assert await until(forgotten)
 
 
 async def test_transient_error_retries_with_backoff(fake_discord, tmp_path, guild, admin) -> None:
@@ -277,14 +279,26 @@ async def die_while_posting(bot: Any, monkeypatch: pytest.MonkeyPatch, *, after_
         await scheduler(bot).run_due(DUE)
 
 
+async def until(check: Any, seconds: float = 10.0) -> bool:
+    """Poll the coroutine function ``check`` until it is true (False after ``seconds``)."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while not await check():
+        if asyncio.get_running_loop().time() > deadline:
+            return False
+        await asyncio.sleep(0.01)
+    return True
+
+
 async def settled_post(fake: FakeDiscord, bot: Any, guild: Any) -> Any:
-    """The day's post once the restarted bot's start-up run has sent or found it."""
-    for _ in range(200):
+    """The day's post once the restarted bot's start-up run has sent or found it (polled for
+    up to 10 s: on a loaded machine the start-up run can take a while)."""
+    deadline = asyncio.get_running_loop().time() + 10
+    while True:
         state = await bot.services.daily_store.post(guild.id, "2026-11-23")
-        if state is not None and state.state in ("sent", "late"):
+        done = state is not None and state.state in ("sent", "late")
+        if done or asyncio.get_running_loop().time() > deadline:
             return state
-        await fake.wait_for(lambda: True)
-    return state
+        await asyncio.sleep(0.01)
 
 
 @pytest.mark.parametrize("crash_after_send", [False, True])

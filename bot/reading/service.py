@@ -72,8 +72,8 @@ class ReadingService:
         corpus: CorpusStore,
         search: PassageSearch,
         ui_state: UiStateStore,
+        cards: CardService,
         reflections: ScheduledReflections | None = None,
-        cards: CardService | None = None,
     ) -> None:
         self.corpus = corpus
         self.searcher = search
@@ -81,7 +81,7 @@ class ReadingService:
         self.lookup = Lookup(corpus, search)
         self.documents = DocumentPages(corpus)
         self.reflections = reflections or NoSchedules()
-        self.cards = cards or CardService(corpus)
+        self.cards = cards
         self.finder = Finder(search, ui_state, Speller(corpus.db, corpus))
 
     # ------------------------------------------------------------------ commands
