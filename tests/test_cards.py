@@ -225,3 +225,12 @@ def test_nothing_is_drawn_past_the_edges() -> None:
     setter = draw.setter()
     for line in layout.lines:
         assert sum(setter.width(w, layout.size) for w in line.words) <= TEXT_WIDTH + 1
+
+
+def test_balancing_never_cuts_a_word_that_fits_and_long_sentences_still_excerpt() -> None:
+    text = ("word " * 5 + "a" * 31 + " ") * 3 + "end"
+    layout = typeset.fit(text, draw.setter(), width=TEXT_WIDTH, max_height=ROOM, poem=False)
+    assert laid_words(layout) == text.split()  # the 31-letter word stays whole
+    endless = typeset.fit("word " * 3000 + ". Next.", draw.setter(), width=TEXT_WIDTH,
+                          max_height=ROOM, poem=False)  # fmt: skip
+    assert endless.excerpt and endless.lines  # whole words from the start, not a blank card

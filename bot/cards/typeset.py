@@ -152,7 +152,9 @@ class Setter:
         lines = self.greedy(words, width, size)
         if len(lines) <= 1:
             return lines
-        low, high = width * 0.55, width
+        # Never narrower than the widest word: balancing must not cut a word that fits.
+        widest = max(self.width(word, size) for word in words)
+        low, high = max(width * 0.55, min(widest, width)), width
         while high - low > 2:
             middle = (low + high) / 2
             if len(self.greedy(words, middle, size)) <= len(lines):
@@ -222,6 +224,10 @@ def excerpt_cuts(markdown: str, *, poem: bool) -> list[int]:
         ends = [m.start() for m in re.finditer(r"\n", markdown)]
     else:
         ends = [m.end() for m in _SENTENCE_END.finditer(markdown)]
+    words = [m.start() for m in re.finditer(r"\s", markdown)]
+    if not poem:  # a first sentence too long for the card still gives whole words
+        first = min(ends) if ends else len(markdown)
+        ends += [w for w in words if w < first]
     if not ends:
-        ends = [m.start() for m in re.finditer(r"\s", markdown)]
+        ends = words
     return sorted((e for e in ends if 0 < e < len(markdown)), reverse=True)
