@@ -16,6 +16,7 @@ from datetime import date
 from pathlib import Path
 from typing import TextIO
 
+from .cards.service import DEFAULT_THEME
 from .console_view import WIDTH, reply_renderables, terminal
 from .core.errors import APOLOGY, UserError
 from .core.reply import Button, Reply, error_reply
@@ -151,7 +152,7 @@ class Console:
             "poem": lambda: service.poem(user_id=user, title=options.get("title")),
             "read": lambda: service.read(options["document"], user_id=user),
             "card": lambda: service.card(
-                options["id"], user_id=user, theme=options.get("theme") or "light"
+                options["id"], user_id=user, theme=options.get("theme") or DEFAULT_THEME
             ),
             "reflection": lambda: service.reflection(day=self.today(), guild_id=None, user_id=user),
             "sources": lambda: service.sources(user_id=user),

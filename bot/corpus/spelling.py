@@ -53,30 +53,11 @@ class Speller:
 
     async def suggest(self, word: str) -> str | None:
         """A better-known spelling of ``word``, or None when it is known well enough."""
-        vocabulary = await self._current()
-        word = word.casefold()
-        if len(word) < 3 or not word.isalpha():
-            return None
-        known = vocabulary.passages.get(word, 0)
-        if known >= SURELY_A_WORD:
-            return None
-        found = process.extract(
-            word,
-            vocabulary.terms,
-            scorer=Levenshtein.distance,
-            score_cutoff=allowed_distance(word),
-            limit=20,
-        )
-        candidates = [(d, -vocabulary.passages[t], t) for t, d, _ in found if t != word]
-        if not candidates:
-            return None
-        _, minus_count, best = min(candidates)
-        if known and -minus_count < FAR_MORE * known:
-            return None
-        return best
+        return _suggest(await self._current(), word)
 
     async def correct(self, query: SearchQuery) -> SearchQuery | None:
         """``query`` with every word the corpus does not know replaced, or None if none is."""
+        vocabulary = await self._current()  # one look at the generation for the whole query
         changed = False
         terms: list[Term] = []
         for term in query.terms:
@@ -85,8 +66,32 @@ class Speller:
                 continue
             words = []
             for w in term.words:
-                better = await self.suggest(w)
+                better = _suggest(vocabulary, w)
                 changed |= better is not None
                 words.append(better or w)
             terms.append(Term(tuple(words), term.prefix, term.excluded))
         return SearchQuery(tuple(terms), query.notes, query.match_any) if changed else None
+
+
+def _suggest(vocabulary: _Vocabulary, word: str) -> str | None:
+    """A better-known spelling of ``word`` in ``vocabulary``, or None."""
+    word = word.casefold()
+    if len(word) < 3 or not word.isalpha():
+        return None
+    known = vocabulary.passages.get(word, 0)
+    if known >= SURELY_A_WORD:
+        return None
+    found = process.extract(
+        word,
+        vocabulary.terms,
+        scorer=Levenshtein.distance,
+        score_cutoff=allowed_distance(word),
+        limit=20,
+    )
+    candidates = [(d, -vocabulary.passages[t], t) for t, d, _ in found if t != word]
+    if not candidates:
+        return None
+    _, minus_count, best = min(candidates)
+    if known and -minus_count < FAR_MORE * known:
+        return None
+    return best

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from ..core.markdown import inline_runs
 from ..core.reply import Button, Card, Reply
 
 if TYPE_CHECKING:
@@ -125,7 +126,8 @@ def to_layout(reply: Reply) -> discord.ui.LayoutView:
 
 
 def _plain(markdown: str) -> str:
-    return markdown.replace("**", "").replace("\\", "")[:1024]
+    """Markdown as the words it shows (an image's description is not rendered)."""
+    return "".join(text for text, _ in inline_runs(markdown))[:1024]
 
 
 def shown_text(message: discord.Message) -> str:

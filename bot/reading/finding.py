@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from ..core.errors import UserError
 from ..core.reply import Button, Reply
 from ..core.text import clip, escape_markdown
@@ -58,9 +60,7 @@ class Finder:
             clip(f"Did you mean: {fixed}", 80), b.SearchPage(fixed_key, 0, user_id).encode()
         )
         reply = _with_note(reply, f"Did you mean *{escape_markdown(fixed)}*?")
-        return Reply(
-            cards=reply.cards, rows=(*reply.rows, (suggestion,)), ephemeral=reply.ephemeral
-        )
+        return dataclasses.replace(reply, rows=(*reply.rows, (suggestion,)))
 
     async def _results(self, query: str, page: int) -> SearchResults:
         offset = page * RESULTS_PER_PAGE
@@ -103,8 +103,5 @@ def _typed(query: str) -> str:
 def _with_note(reply: Reply, note: str) -> Reply:
     """``reply`` (search results) with ``note`` opening its description."""
     (card,) = reply.cards
-    description = clip(f"{note}\n{card.description}", 3000)
-    noted = type(card)(
-        description, card.title, card.url, card.author, card.footer, card.fields, card.color
-    )
-    return Reply(cards=(noted,), rows=reply.rows, ephemeral=reply.ephemeral)
+    noted = dataclasses.replace(card, description=clip(f"{note}\n{card.description}", 3000))
+    return dataclasses.replace(reply, cards=(noted,))
