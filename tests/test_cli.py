@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import document_text, lectern_cli, run_as_reader
+from tests.conftest import document_text, lectern_cli, require_reader, run_as_reader
 
 lectern = lectern_cli
 
@@ -105,6 +105,7 @@ def test_a_bad_env_file_is_one_line_naming_it(shared_dir: Path, kind: str) -> No
     elif kind == "nul":
         env.write_bytes(b"LECTERN_LOG_FILE=data/\x00lectern.log\n")
     else:
+        require_reader()
         env.write_text("LECTERN_LOG_LEVEL=INFO\n")
         env.chmod(0)
     result = run_as_reader(shared_dir, "stats")

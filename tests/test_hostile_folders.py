@@ -16,7 +16,7 @@ from bot.config import BUNDLED_PASSAGES
 from bot.corpus import files
 from bot.corpus.files import MAX_DEPTH, load_corpus, scan
 from bot.corpus.model import CorpusError
-from tests.conftest import READER_UID, document_text, lectern_cli, run_as_reader
+from tests.conftest import document_text, lectern_cli, require_reader, run_as_reader
 from tests.lectern_harness import run_lectern, shown
 
 
@@ -112,6 +112,7 @@ def test_a_file_that_vanishes_while_the_folder_is_read(
 
 
 def test_unreadable_files_and_folders_are_problems(shared_dir: Path) -> None:
+    require_reader()
     folder = shared_dir / "passages"
     shutil.copytree(BUNDLED_PASSAGES, folder)
     (folder / "metaphor.md").chmod(0)
@@ -120,8 +121,6 @@ def test_unreadable_files_and_folders_are_problems(shared_dir: Path) -> None:
     for path in (shared_dir, folder):
         path.chmod(0o777)
     result = run_as_reader(shared_dir, "ingest", "--check", str(folder))
-    if READER_UID is None and os.geteuid() == 0:  # pragma: no cover - conftest picks a user
-        pytest.skip("running as root with no other user: root reads every file")
     assert result.returncode == 1, result.stdout
     assert "passages/metaphor.md: cannot read it: permission denied" in result.stderr
     assert "passages/locked: cannot read it: permission denied" in result.stderr
