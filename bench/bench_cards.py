@@ -96,7 +96,7 @@ async def main(runs: int) -> int:
                 cold = timed(draw_it, runs)
                 first = timed(first_it, 5)
                 base = timed(basic_it, max(5, runs // 4))
-                service = CardService(corpus)
+                service = CardService()
                 passage = await corpus.passage(CASES[label])
                 assert passage is not None
                 await service.png(passage, "light", scale)

@@ -60,7 +60,7 @@ def build_services(db: Database, settings: Settings, *, clock: Callable[[], date
     outcomes: Counter[str] = Counter()
     changed = Wakeup()
     audit = AuditStore(db)
-    cards = CardService(corpus)
+    cards = CardService()
     return Services(
         db=db,
         corpus=corpus,

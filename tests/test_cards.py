@@ -114,18 +114,24 @@ def test_every_theme_meets_wcag_aa(theme: draw.Theme) -> None:
     assert (background > 0.5) == (theme.name in ("light", "paper"))  # dark themes are dark
 
 
+async def _png(store: Services, passage_id: str, theme: str, scale: int = 1) -> bytes:
+    passage = await store.corpus.passage(passage_id)
+    assert passage is not None, passage_id
+    return await store.reading.cards.png(passage, theme, scale)
+
+
 @pytest.mark.parametrize(("passage_id", "theme"), CASES)
 async def test_cards_match_their_golden_images(
     store: Services, passage_id: str, theme: str
 ) -> None:
-    png = await store.reading.cards.png_of(passage_id, theme)
+    png = await _png(store, passage_id, theme)
     assert difference(png, GOLDEN / f"{passage_id}-{theme}.png") < 2.0  # of 255, per pixel
 
 
 async def test_size_weight_and_scale(store: Services) -> None:
     for passage_id in ("shape-of-attention-7", "metaphor-7", "essay-comments-1"):
         for scale in (1, 2):
-            png = await store.reading.cards.png_of(passage_id, "light", scale)
+            png = await _png(store, passage_id, "light", scale)
             image = Image.open(io.BytesIO(png))
             assert image.format == "PNG" and image.width == WIDTH * scale
             assert MIN_HEIGHT * scale <= image.height <= MAX_HEIGHT * scale
@@ -145,7 +151,7 @@ def test_bad_passages_still_make_a_card() -> None:
 
 
 async def test_a_repeat_is_a_lookup(store: Services) -> None:
-    service = CardService(store.corpus)
+    service = CardService()
     passage = await store.corpus.passage("metaphor-2")
     assert passage is not None
     first = await service.png(passage, "dark")

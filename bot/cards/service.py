@@ -9,7 +9,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 from ..core.errors import UserError
 from ..corpus.rows import StoredPassage
-from ..corpus.store import CorpusStore
 from .draw import RENDERER_VERSION, THEMES, CardText, render
 
 DEFAULT_THEME = "light"
@@ -36,8 +35,7 @@ class CardService:
     (and a slow one is deferred).
     """
 
-    def __init__(self, corpus: CorpusStore) -> None:
-        self.corpus = corpus
+    def __init__(self) -> None:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="card")
         self._cache: OrderedDict[str, bytes] = OrderedDict()
 
@@ -61,12 +59,6 @@ class CardService:
         while len(self._cache) > CACHED_CARDS:
             self._cache.popitem(last=False)
         return data
-
-    async def png_of(self, passage_id: str, theme: str = DEFAULT_THEME, scale: int = 1) -> bytes:
-        passage = await self.corpus.passage(passage_id)
-        if passage is None:
-            raise UserError(f"No passage has the id “{passage_id.strip()[:80]}”.")
-        return await self.png(passage, theme, scale)
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

@@ -102,9 +102,7 @@ class ReadingService:
 
     async def passage(self, passage_id: str, *, user_id: int) -> Reply:
         """/passage: one passage by id."""
-        passage = await self.corpus.passage(passage_id)
-        if passage is None:
-            raise UserError(await self.lookup.unknown_id(passage_id))
+        passage = await self._typed_id(passage_id)
         return passage_reply(passage, split_text(passage.text), 0, user_id=user_id)
 
     async def search(self, query: str, *, user_id: int, page: int = 0) -> Reply:
@@ -117,9 +115,7 @@ class ReadingService:
 
     async def card(self, passage_id: str, *, user_id: int, theme: str = DEFAULT_THEME) -> Reply:
         """/card: a passage as an image worth sharing, posted for everyone."""
-        passage = await self.corpus.passage(passage_id)
-        if passage is None:
-            raise UserError(await self.lookup.unknown_id(passage_id))
+        passage = await self._typed_id(passage_id)
         return card_reply(passage, await self.cards.png(passage, theme), private=False)
 
     async def poem(self, *, user_id: int, title: str | None = None) -> Reply:
@@ -229,6 +225,13 @@ class ReadingService:
         return as_private(reply, edit=edit)
 
     # ------------------------------------------------------------------ helpers
+
+    async def _typed_id(self, passage_id: str) -> StoredPassage:
+        """The passage a reader typed the id of, or an answer naming close ids."""
+        passage = await self.corpus.passage(passage_id)
+        if passage is None:
+            raise UserError(await self.lookup.unknown_id(passage_id))
+        return passage
 
     async def _existing(self, passage_id: str) -> StoredPassage:
         passage = await self.corpus.passage(passage_id)
