@@ -41,6 +41,8 @@ async def _answer(work) -> str:  # type: ignore[no-untyped-def]
         lambda s: s.reading.passage(HOSTILE, user_id=1),
         lambda s: s.reading.read(HOSTILE, user_id=1),
         lambda s: s.reading.poem(user_id=1, title=HOSTILE),
+        lambda s: s.reading.card(HOSTILE, user_id=1),
+        lambda s: s.reading.card("metaphor-1", user_id=1, theme=HOSTILE),
     ],
 )
 async def test_reading_answers_escape_what_was_typed(store: Services, ask) -> None:  # type: ignore[no-untyped-def]

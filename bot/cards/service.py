@@ -8,6 +8,7 @@ from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 
 from ..core.errors import UserError
+from ..core.text import clip, escape_markdown
 from ..corpus.rows import StoredPassage
 from .draw import RENDERER_VERSION, THEMES, CardText, render
 
@@ -44,7 +45,8 @@ class CardService:
     ) -> bytes:
         """The card of ``passage`` as PNG bytes (from the cache when it was drawn before)."""
         if theme not in THEMES:
-            raise UserError(f"There is no theme {theme!r}: use {', '.join(THEMES)}.")
+            shown = escape_markdown(clip(theme.strip(), 40))
+            raise UserError(f"There is no theme “{shown}”: use {', '.join(THEMES)}.")
         if scale not in SCALES:
             raise UserError("The scale is 1 or 2.")
         card = card_text(passage)
