@@ -490,3 +490,35 @@ def test_components_v2_rules() -> None:
     # without the flag, only action rows may stand at the top
     plain = rules.check_message_limits({"components": [_text("hi")]})
     assert any("must be an action row" in e for e in plain)
+
+
+async def test_forum_posts_are_threads_with_a_starter_message(fake_discord, guild):
+    """Start Thread in Forum or Media Channel, as Discord documents it: a public thread whose
+    first message has the thread's id; no nonce (so no de-duplication); Send Messages is
+    "Create Posts"; a forum holds no messages of its own; the post is listed among the
+    server's active threads."""
+    forum = guild.add_channel("ideas", type=15)
+    bot = MiniBot()
+    async with fake_discord.running(bot):
+        channel = bot.get_channel(forum.id)
+        assert isinstance(channel, discord.ForumChannel) and not channel.is_media()
+        first = await channel.create_thread(name="Day one", content="hello")
+        second = await channel.create_thread(name="Day one", content="hello")  # posts twice
+        starter = await first.thread.fetch_message(first.thread.id)
+        active = await channel.guild.active_threads()
+        with pytest.raises(discord.HTTPException) as into_forum:
+            await bot.http.send_message(forum.id, params=_params("straight into the forum"))
+        fake_discord.deny(forum, guild.me, discord.Permissions(send_messages=True))
+        with pytest.raises(discord.Forbidden):
+            await channel.create_thread(name="Day two", content="no")
+    assert first.message.id == first.thread.id == starter.id and starter.content == "hello"
+    assert first.thread.type is discord.ChannelType.public_thread
+    assert first.thread.parent_id == forum.id and second.thread.id != first.thread.id
+    assert {t.id for t in active} >= {first.thread.id, second.thread.id}
+    assert into_forum.value.code == 50024
+    assert fake_discord.take_breaches("message", contains="forum")
+    assert fake_discord.breaches == []
+
+
+def _params(content: str) -> discord.http.MultipartParameters:
+    return discord.http.handle_message_parameters(content=content)

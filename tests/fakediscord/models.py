@@ -155,7 +155,8 @@ class Overwrite:
 
 @dataclass
 class Channel:
-    """A guild text (0), announcement (5) or thread (11/12) channel, or a DM (1)."""
+    """A guild text (0), announcement (5), forum (15) or media (16) channel, a thread
+    (10/11/12), or a DM (1). Forum and media channels hold only threads (forum posts)."""
 
     id: int
     name: str
@@ -217,6 +218,14 @@ class Channel:
                 topic=self.topic,
                 permission_overwrites=[o.to_dict() for o in self.overwrites],
                 default_auto_archive_duration=1440,
+            )
+        if self.type in (15, 16):  # forum, media: no messages of their own, only posts
+            data.update(
+                available_tags=[],
+                default_reaction_emoji=None,
+                default_sort_order=None,
+                default_forum_layout=0 if self.type == 16 else 1,
+                default_thread_rate_limit_per_user=0,
             )
         return data
 
@@ -312,7 +321,7 @@ class Guild:
         topic: str | None = None,
         overwrites: list[Overwrite] | None = None,
     ) -> Channel:
-        """Add a text (type 0) or announcement (type 5) channel."""
+        """Add a text (type 0), announcement (5), forum (15) or media (16) channel."""
         ch = Channel(
             self._ids.next(),
             name,

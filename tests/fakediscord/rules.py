@@ -500,6 +500,21 @@ THREAD_WITHOUT_MESSAGE = obj(  # CreateTextThreadWithoutMessageRequest
     "name",
 )
 
+# The starter message of a forum or media post (BaseCreateMessageCreateRequest: no nonce, since
+# a forum post cannot be de-duplicated by one). discord.py also sends "tts": false, ignored.
+FORUM_MESSAGE = obj({**_MESSAGE_COMMON, "sticker_ids": array(SNOWFLAKE, hi=3), "tts": boolean()})
+FORUM_THREAD = obj(  # CreateForumThreadRequest (+ "type": 11, sent by discord.py and ignored)
+    {
+        "name": string(1, 100, null=False),
+        "auto_archive_duration": integer(enum=(60, 1440, 4320, 10080)),
+        "rate_limit_per_user": integer(0, 21600),
+        "applied_tags": array(SNOWFLAKE, hi=5),
+        "message": FORUM_MESSAGE,
+        "type": integer(enum=(11,)),
+    },
+    "name",
+    "message",
+)
 
 # ---------------------------------------------------------------------------------------------
 # Limits beyond the shapes

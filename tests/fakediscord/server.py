@@ -929,6 +929,13 @@ class FakeDiscord:
                 resolved.setdefault("members", {})[str(user.id)] = m
             value = str(user.id)
         elif otype in (7,) and isinstance(value, Channel):
+            allowed = spec.get("channel_types")
+            if allowed and value.type not in allowed:
+                # Discord's client offers only channels of the option's channel_types.
+                raise AssertionError(
+                    f"fakediscord: #{value.name} (type {value.type}) is not offered for "
+                    f"option {spec['name']!r}, whose channel_types are {allowed}"
+                )
             ch = value.to_dict()
             resolved.setdefault("channels", {})[str(value.id)] = {
                 "id": ch["id"],
@@ -1333,6 +1340,7 @@ class FakeDiscord:
         r("DELETE", "/channels/{channel_id}/messages/{message_id}")(self._delete_message)
         r("POST", "/channels/{channel_id}/messages/{message_id}/threads")(self._thread_from_message)
         r("POST", "/channels/{channel_id}/threads")(self._thread)
+        r("GET", "/guilds/{guild_id}/threads/active")(self._active_threads)
         r("POST", "/users/@me/channels")(self._open_dm)
 
     # =========================================================================================
@@ -1488,8 +1496,9 @@ class FakeDiscord:
         webhook: bool = False,
         interaction: Interaction | None = None,
         flags: int = 0,
+        mid: int | None = None,
     ) -> dict[str, Any]:
-        mid = self.ids.next()
+        mid = mid or self.ids.next()
         channel = self.channel(channel_id)
         msg: dict[str, Any] = {
             "id": str(mid),
@@ -1603,6 +1612,9 @@ class FakeDiscord:
 
     async def _create_message(self, call: Call) -> web.Response:
         channel = self._channel_or_404(call)
+        if channel.type in (15, 16):  # a forum holds posts (threads), not messages
+            self._breach("message", call.route, "a message sent into a forum or media channel")
+            raise DiscordError(400, 50024, "Cannot execute action on this channel type")
         problems = rules.check_message(rules.MESSAGE_CREATE, call.body)
         self._check("message", call, problems)
         body = call.body if isinstance(call.body, dict) else {}
@@ -1735,6 +1747,8 @@ class FakeDiscord:
 
     async def _thread(self, call: Call) -> web.Response:
         channel = self._channel_or_404(call)
+        if channel.type in (15, 16):
+            return await self._forum_post(call, channel)
         problems = rules.validate(rules.THREAD_WITHOUT_MESSAGE, call.body)
         self._check("thread", call, problems)
         if problems:
@@ -1747,6 +1761,53 @@ class FakeDiscord:
         if self._session is not None:
             await self.dispatch("THREAD_CREATE", {**thread.to_dict(), "newly_created": True})
         return _json(thread.to_dict(), status=201)
+
+    async def _forum_post(self, call: Call, forum: Channel) -> web.Response:
+        """Start Thread in Forum or Media Channel: a public thread (type 11) whose starter
+        message has the thread's id. Needs Send Messages ("Create Posts"), and Attach Files for
+        files; answers the thread with the message nested, and fires THREAD_CREATE then
+        MESSAGE_CREATE. A forum post takes no nonce, so a repeated request posts twice."""
+        body = call.body if isinstance(call.body, dict) else {}
+        problems = rules.validate(rules.FORUM_THREAD, body)
+        message = body.get("message") if isinstance(body.get("message"), dict) else {}
+        problems += rules.check_message_limits(message)
+        self._check("thread", call, problems)
+        if problems:
+            raise DiscordError(400, 50035, "Invalid Form Body", {"_errors": problems})
+        if not (message.get("content") or message.get("embeds") or message.get("components")) and (
+            not call.request.files
+        ):
+            raise DiscordError(400, 50006, "Cannot send an empty message")
+        self._require(call, forum, "send_messages", *(["attach_files"] * bool(call.request.files)))
+        thread = self._new_thread(forum, body, None, 11)
+        # The starter message of a forum post has the thread's id.
+        msg = self._new_message(thread.id, message, call.request.files, mid=thread.id)
+        if self._session is not None:
+            await self.dispatch("THREAD_CREATE", {**thread.to_dict(), "newly_created": True})
+        await self._gateway_message("MESSAGE_CREATE", msg)
+        return _json({**thread.to_dict(), "message": self._public(msg)}, status=201)
+
+    async def _active_threads(self, call: Call) -> web.Response:
+        """List Active Guild Threads: every unarchived thread the bot can see, and its own
+        thread memberships."""
+        gid = self._guild_param(call)
+        guild = self.guilds[gid or 0]
+        if guild.me is None:
+            raise DiscordError(403, 50001, "Missing Access")
+        visible = [
+            t for t in guild.threads if discord.Permissions(guild.me.permissions_in(t)).view_channel
+        ]
+        members = [
+            {
+                "id": str(t.id),
+                "user_id": str(self.bot_user.id),
+                "join_timestamp": t.to_dict()["thread_metadata"]["create_timestamp"],
+                "flags": 0,
+            }
+            for t in visible
+            if t.owner_id == self.bot_user.id
+        ]
+        return _json({"threads": [t.to_dict() for t in visible], "members": members})
 
     async def _open_dm(self, call: Call) -> web.Response:
         rid = int((call.body or {}).get("recipient_id") or 0)
