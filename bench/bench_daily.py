@@ -67,8 +67,9 @@ async def populate(daily_db: Database, count: int) -> None:
     db = daily_db.connection
     await db.execute("BEGIN")
     await db.executemany(
-        """INSERT INTO daily_schedules (guild_id, channel_id, local_time, zone, role_id, thread,
-        next_date, next_due, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+        """INSERT INTO daily_schedules (guild_id, name, channel_id, local_time, zone, role_id,
+        thread, next_date, next_due, created_at, updated_at)
+        VALUES (?, 'daily', ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         rows,
     )
     await db.execute("COMMIT")

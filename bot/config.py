@@ -35,6 +35,7 @@ class Settings:
     cooldown_seconds: float = 3.0
     cooldown_burst: int = 5
     daily_grace_hours: float = 6.0
+    daily_max_schedules: int = 10
 
     @property
     def has_token(self) -> bool:
@@ -92,6 +93,9 @@ def load_settings(
         cooldown_burst=_whole("LECTERN_COOLDOWN_BURST", get("LECTERN_COOLDOWN_BURST"), 5, 1, 1000),
         daily_grace_hours=_number(
             "LECTERN_DAILY_GRACE_HOURS", get("LECTERN_DAILY_GRACE_HOURS"), 6.0, 0, 24
+        ),
+        daily_max_schedules=_whole(
+            "LECTERN_DAILY_MAX_SCHEDULES", get("LECTERN_DAILY_MAX_SCHEDULES"), 10, 1, 100
         ),
     )
 

@@ -28,6 +28,7 @@ from .daily.runner import DailyRunner
 from .daily.scheduler import Wakeup
 from .daily.stats import DailyStats
 from .daily.store import DailyStore
+from .reading.lookup import Lookup
 from .reading.service import ReadingService
 
 
@@ -77,7 +78,14 @@ def build_services(db: Database, settings: Settings, *, clock: Callable[[], date
             outcomes=outcomes,
             cards=cards,
         ),
-        daily=DailyCommands(daily_store, picker, clock=clock, changed=changed),
+        daily=DailyCommands(
+            daily_store,
+            picker,
+            Lookup(corpus, search),
+            clock=clock,
+            changed=changed,
+            max_schedules=settings.daily_max_schedules,
+        ),
         daily_stats=DailyStats(daily_store, outcomes),
         schedules_changed=changed,
         audit=audit,

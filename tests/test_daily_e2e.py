@@ -87,7 +87,7 @@ async def test_set_post_at_the_instant_then_status_reflection_history(
         scheduler(bot).wake()
         await fake_discord.wait_for(lambda: posts(fake_discord, general), what="daily post")
         (post,) = posts(fake_discord, general)
-        assert post["nonce"] == make_nonce(guild.id, date(2026, 11, 23))
+        assert post["nonce"] == make_nonce(guild.id, "daily", date(2026, 11, 23))
         assert shown(post).heading == "Reflection for Monday, 23 November 2026"
         posted, previewed = shown(post), shown(preview.data)
         assert (posted.body, posted.subtext) == (previewed.body, previewed.subtext)
@@ -101,7 +101,7 @@ async def test_set_post_at_the_instant_then_status_reflection_history(
         status = await fake_discord.slash("daily status", guild=guild, user=admin)
         history = await fake_discord.slash("daily history", guild=guild, user=admin)
         off = await fake_discord.slash("daily off", guild=guild, user=admin)
-        assert "Daily reflections off" in text(off) and "No more daily posts" in text(off)
+        assert "Daily reflections off" in text(off) and "No more posts" in text(off)
         again = await fake_discord.slash("daily status", guild=guild, user=admin)
     status_text = text(status)
     assert f"/{general.id}/{post['id']}" in status_text
@@ -128,7 +128,7 @@ async def test_permissions_autocomplete_and_missing_bot_permissions(
         missing = await set_daily(fake_discord, guild, admin, channel=quiet)
         bad_time = await set_daily(fake_discord, guild, admin, time="25:00")
         bad_zone = await set_daily(fake_discord, guild, admin, timezone="Atlantis")
-        assert await bot.services.daily_store.schedule(guild.id) is None  # type: ignore[union-attr]
+        assert await bot.services.daily_store.schedule(guild.id, "daily") is None  # type: ignore[union-attr]
     assert [c["value"] for c in berlin.choices] == ["Europe/Berlin"]
     assert new_york.choices[0]["value"] == "America/New_York"
     assert "Manage Server" in text(denied)
@@ -208,17 +208,17 @@ async def test_channel_deleted_pauses_and_leaving_the_server_cleans_up(
         await fake_discord.wait_for(lambda: bot.get_channel(general.id) is None)
 
         async def paused() -> bool:  # the listener runs as its own task
-            schedule = await daily.schedule(guild.id)
+            schedule = await daily.schedule(guild.id, "daily")
             return schedule is not None and bool(schedule.paused_reason)
 
         assert await until(paused)
-        schedule = await daily.schedule(guild.id)
+        schedule = await daily.schedule(guild.id, "daily")
         assert schedule is not None and "deleted" in (schedule.paused_reason or "")
         await fake_discord.dispatch("GUILD_DELETE", {"id": str(guild.id)})
         await fake_discord.wait_for(lambda: bot.get_guild(guild.id) is None)
 
         async def forgotten() -> bool:  # one transaction on a connection of its own
-            return await daily.schedule(guild.id) is None
+            return await daily.schedule(guild.id, "daily") is None
 
         assert await until(forgotten)
 
@@ -258,7 +258,7 @@ async def test_restart_before_and_after_the_post_time(fake_discord, tmp_path, gu
     async with run_lectern(fake_discord, tmp_path, clock=clock, sync=False) as bot:
         assert await scheduler(bot).run_due() == []  # the start-up run already handled it
         history = await fake_discord.slash("daily history", guild=guild, user=admin)
-        schedule = await bot.services.daily_store.schedule(guild.id)  # type: ignore[union-attr]
+        schedule = await bot.services.daily_store.schedule(guild.id, "daily")  # type: ignore[union-attr]
     assert "2026-11-25` ⏭️ missed" in text(history)
     assert schedule is not None and schedule.next_date == "2026-11-26"
     assert len(posts(fake_discord, general)) == 2
@@ -294,7 +294,7 @@ async def settled_post(fake: FakeDiscord, bot: Any, guild: Any) -> Any:
     up to 10 s: on a loaded machine the start-up run can take a while)."""
     deadline = asyncio.get_running_loop().time() + 10
     while True:
-        state = await bot.services.daily_store.post(guild.id, "2026-11-23")
+        state = await bot.services.daily_store.post((guild.id, "daily"), "2026-11-23")
         done = state is not None and state.state in ("sent", "late")
         if done or asyncio.get_running_loop().time() > deadline:
             return state
@@ -311,7 +311,7 @@ async def test_killed_between_intent_and_result_posts_exactly_once(
     async with run_lectern(fake_discord, tmp_path, clock=clock) as bot:
         await set_daily(fake_discord, guild, admin)
         await die_while_posting(bot, monkeypatch, after_send=crash_after_send)
-        state = await bot.services.daily_store.post(guild.id, "2026-11-23")  # type: ignore[union-attr]
+        state = await bot.services.daily_store.post((guild.id, "daily"), "2026-11-23")  # type: ignore[union-attr]
         assert state is not None and state.state == "intent"
     # the process comes back a minute later: the start-up run finishes the post
     clock.now = DUE + timedelta(minutes=1)
@@ -322,7 +322,9 @@ async def test_killed_between_intent_and_result_posts_exactly_once(
     (post,) = posts(fake_discord, general)
     assert state is not None and state.state == "sent" and state.message_id == int(post["id"])
     nonces = [r.body["nonce"] for r in fake_discord.calls("POST", POSTS) if "nonce" in r.body]
-    assert nonces == [make_nonce(guild.id, date(2026, 11, 23))] * (2 if crash_after_send else 1)
+    assert nonces == [make_nonce(guild.id, "daily", date(2026, 11, 23))] * (
+        2 if crash_after_send else 1
+    )
 
 
 @pytest.mark.parametrize("crash_after_send", [False, True])
@@ -334,7 +336,7 @@ async def test_restart_past_the_nonce_window_reads_history_and_matches_exactly(
     async with run_lectern(fake_discord, tmp_path, clock=clock) as bot:
         await set_daily(fake_discord, guild, admin)
         await die_while_posting(bot, monkeypatch, after_send=crash_after_send)
-        intent = await bot.services.daily_store.post(guild.id, "2026-11-23")
+        intent = await bot.services.daily_store.post((guild.id, "daily"), "2026-11-23")
         assert intent is not None and intent.passage_id is not None
     sent_before = posts(fake_discord, general)
     # A newer message of the bot's with the same title whose passage id only *contains* this
@@ -377,8 +379,11 @@ async def test_two_servers_in_different_zones_across_a_dst_change(
         assert await run(datetime(2026, 10, 25, 8, 0, tzinfo=UTC)) == ["sent"]
     mine = posts(fake_discord, guild.channel("general"))
     theirs = posts(fake_discord, other.channel("general"))
-    assert [m["nonce"][-8:] for m in mine] == ["20261024", "20261025"]
-    assert [m["nonce"][-8:] for m in theirs] == ["20261024"]
+    saturday, sunday = date(2026, 10, 24), date(2026, 10, 25)
+    assert [m["nonce"] for m in mine] == [
+        make_nonce(guild.id, "daily", d) for d in (saturday, sunday)
+    ]
+    assert [m["nonce"] for m in theirs] == [make_nonce(other.id, "daily", saturday)]
 
 
 async def test_admin_stats_counts_daily_posts_and_paused_schedules(

@@ -10,12 +10,14 @@ import pytest
 
 from bot.config import Settings
 from bot.core.db import Database
+from bot.daily.commands import Placement
 from bot.daily.model import INTENT, Post, Schedule, ShardFilter
 from bot.daily.posting import DailyMessage, PostBlocked, PostTransient, Sent, make_nonce
 from bot.daily.store import DailyStore
 from bot.services import Services, build_services
 
 GUILD = 1_100_000_000_000_000_001
+KEY = (GUILD, "daily")
 T0 = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)  # 08:00 in Berlin
 DUE = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)  # 09:00 in Berlin
 
@@ -36,6 +38,9 @@ class FakePoster:
     async def check(self, schedule: Schedule) -> None:
         if isinstance(self.fail, PostBlocked):
             raise self.fail
+
+    def deduplicates(self, schedule: Schedule) -> bool:
+        return True
 
     async def send(self, schedule: Schedule, message: DailyMessage, nonce: str) -> Sent:
         if self.fail is not None:
@@ -74,13 +79,13 @@ async def _set(service: Services, **kw) -> Schedule:
     options = {
         "guild_id": GUILD,
         "user_id": 7,
-        "channel_id": 99,
+        "where": Placement(99),
         "time_text": "09:00",
         "zone_text": "Europe/Berlin",
     }
     options.update(kw)
     await service.daily.set(**options)
-    schedule = await service.daily_store.schedule(GUILD)
+    schedule = await service.daily_store.schedule(GUILD, "daily")
     assert schedule is not None
     return schedule
 
@@ -120,7 +125,7 @@ async def test_due_finds_only_due_active_schedules_of_our_shards(store: Services
     for n, gid in enumerate(ids):
         schedule = Schedule(gid, 1, "09:00", "UTC", None, False, "2026-01-01", 100 + n)
         await daily.save_schedule(schedule, 0)
-    await daily.pause(ids[0], "gone", 0)
+    await daily.pause((ids[0], "daily"), "gone", 0)
     due = await daily.due(104, None)
     assert [s.guild_id for s in due] == ids[1:5]
     mine = ShardFilter(4, frozenset({1, 2}))
@@ -135,10 +140,10 @@ async def test_post_at_the_right_instant_and_once(service: Services) -> None:
     assert await _run(service, poster, DUE) == ["sent"]
     assert await _run(service, poster, DUE + timedelta(minutes=1)) == []
     ((_, nonce, message),) = poster.sent
-    assert nonce == make_nonce(GUILD, date(2026, 11, 23)) and len(nonce) <= 25
+    assert nonce == make_nonce(GUILD, "daily", date(2026, 11, 23)) and len(nonce) <= 25
     assert message.reply.panel is not None
     assert message.reply.panel.heading == "Reflection for Monday, 23 November 2026"
-    schedule = await service.daily_store.schedule(GUILD)
+    schedule = await service.daily_store.schedule(GUILD, "daily")
     assert schedule is not None and schedule.next_date == "2026-11-24"
     # /reflection that day shows the posted passage
     today = await service.daily_picker.todays_passage(GUILD)
@@ -152,13 +157,13 @@ async def test_crash_after_send_before_result_posts_once(service: Services) -> N
     poster.crash_after_send = True
     with pytest.raises(Crash):
         await _run(service, poster, DUE)
-    post = await service.daily_store.post(GUILD, "2026-11-23")
+    post = await service.daily_store.post(KEY, "2026-11-23")
     assert post is not None and post.state == INTENT
     poster.crash_after_send = False
     # restart a minute later: same nonce, Discord returns the same message
     assert await _run(service, poster, DUE + timedelta(minutes=1)) == ["sent"]
     assert len(poster.sent) == 1
-    post = await service.daily_store.post(GUILD, "2026-11-23")
+    post = await service.daily_store.post(KEY, "2026-11-23")
     assert post is not None and post.state == "sent" and post.message_id == 1000
 
 
@@ -184,7 +189,7 @@ async def test_crash_after_send_long_ago_finds_the_message(service: Services) ->
     # beyond the grace period even: the message is found, recorded, nothing sent again
     assert await _run(service, poster, DUE + timedelta(hours=8)) == ["recovered"]
     assert len(poster.sent) == 1
-    post = await service.daily_store.post(GUILD, "2026-11-23")
+    post = await service.daily_store.post(KEY, "2026-11-23")
     assert post is not None and post.state == "sent"
 
 
@@ -197,7 +202,7 @@ async def test_missed_within_and_beyond_grace(service: Services) -> None:
     outcomes = await _run(service, poster, back)
     outcomes += await _run(service, poster, back)
     assert outcomes == ["catching up", "late"]
-    history = await service.daily_store.history(GUILD, "2026-11-01")
+    history = await service.daily_store.history(KEY, "2026-11-01")
     assert [(p.local_date, p.state) for p in history] == [
         ("2026-11-25", "late"),
         ("2026-11-24", "missed"),
@@ -212,7 +217,7 @@ async def test_blocked_pauses_without_retrying(service: Services, now: dict[str,
     poster.fail = PostBlocked("Lectern lacks a permission in #general (50013).")
     assert await _run(service, poster, DUE) == ["paused"]
     assert await _run(service, poster, DUE + timedelta(hours=1)) == []  # never again
-    schedule = await service.daily_store.schedule(GUILD)
+    schedule = await service.daily_store.schedule(GUILD, "daily")
     assert schedule is not None and schedule.paused_reason and "50013" in schedule.paused_reason
     status = await service.daily.status(GUILD)
     assert "Paused" in [f.name for f in status.cards[0].fields]
@@ -228,7 +233,7 @@ async def test_transient_errors_retry_with_backoff_then_give_up(service: Service
     poster = FakePoster()
     poster.fail = PostTransient("Discord error 503")
     assert await _run(service, poster, DUE) == ["retrying"]
-    schedule = await service.daily_store.schedule(GUILD)
+    schedule = await service.daily_store.schedule(GUILD, "daily")
     assert schedule is not None and schedule.next_due == int(DUE.timestamp()) + 30
     assert await _run(service, poster, DUE + timedelta(seconds=29)) == []
     poster.fail = None
@@ -239,14 +244,14 @@ async def test_transient_errors_retry_with_backoff_then_give_up(service: Service
     at = DUE + timedelta(days=1)
     outcomes = []
     for _ in range(30):
-        schedule = await service.daily_store.schedule(GUILD)
+        schedule = await service.daily_store.schedule(GUILD, "daily")
         assert schedule is not None
         if schedule.next_date != "2026-11-24":
             break
         at = max(at, datetime.fromtimestamp(schedule.next_due, UTC))
         outcomes += await _run(service, poster, at)
     assert outcomes[-1] == "failed" and set(outcomes[:-1]) == {"retrying"}
-    post = await service.daily_store.post(GUILD, "2026-11-24")
+    post = await service.daily_store.post(KEY, "2026-11-24")
     assert post is not None and post.state == "failed" and "gave up" in (post.error or "")
 
 
@@ -256,7 +261,7 @@ async def test_thread_and_role(service: Services) -> None:
     assert await _run(service, poster, DUE) == ["sent"]
     ((_, _, message),) = poster.sent
     assert message.content == "<@&555>" and message.role_id == 555
-    post = await service.daily_store.post(GUILD, "2026-11-23")
+    post = await service.daily_store.post(KEY, "2026-11-23")
     assert poster.threads == [1000] and post is not None and post.thread_id == 6000
 
 
@@ -281,7 +286,7 @@ async def test_off_and_history(service: Services, now: dict[str, datetime]) -> N
     assert "2026-11-23" in history.cards[0].description
     assert "https://discord.com/channels/" in history.cards[0].description
     off = await service.daily.off(GUILD)
-    assert off.ephemeral and await service.daily_store.schedule(GUILD) is None
+    assert off.ephemeral and await service.daily_store.schedule(GUILD, "daily") is None
 
 
 async def test_forgetting_a_guild_is_all_or_nothing(service: Services) -> None:
@@ -294,11 +299,11 @@ async def test_forgetting_a_guild_is_all_or_nothing(service: Services) -> None:
     )
     with pytest.raises(sqlite3.DatabaseError, match="disk on fire"):
         await service.daily_store.forget_guild(GUILD)
-    assert await service.daily_store.schedule(GUILD) is not None
+    assert await service.daily_store.schedule(GUILD, "daily") is not None
     await service.db.run("DROP TRIGGER refuse")
     await service.daily_store.forget_guild(GUILD)
-    assert await service.daily_store.schedule(GUILD) is None
-    assert await service.daily_store.post(GUILD, "2026-11-23") is None
+    assert await service.daily_store.schedule(GUILD, "daily") is None
+    assert await service.daily_store.post(KEY, "2026-11-23") is None
 
 
 async def test_a_resent_intent_records_the_passage_it_sends_now(
@@ -312,7 +317,7 @@ async def test_a_resent_intent_records_the_passage_it_sends_now(
     poster.fail = Crash()  # type: ignore[assignment]  # dies while sending: only the intent
     with pytest.raises(Crash):
         await _run(service, poster, DUE)
-    intent = await service.daily_store.post(GUILD, "2026-11-23")
+    intent = await service.daily_store.post(KEY, "2026-11-23")
     assert intent is not None and intent.state == INTENT and intent.passage_id
     gone = intent.passage_id.rsplit("-", 1)[0]
     (passages_dir / f"{gone}.md").unlink()  # a reload removes that passage's document
@@ -320,5 +325,5 @@ async def test_a_resent_intent_records_the_passage_it_sends_now(
     poster.fail = None
     assert await _run(service, poster, DUE + timedelta(minutes=1)) == ["sent"]
     ((_, _, message),) = poster.sent
-    post = await service.daily_store.post(GUILD, "2026-11-23")
+    post = await service.daily_store.post(KEY, "2026-11-23")
     assert post is not None and post.passage_id == message.passage_id != intent.passage_id

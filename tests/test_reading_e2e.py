@@ -587,6 +587,6 @@ async def test_the_readme_names_every_server_and_owner_command_as_registered(
                 o["name"] if o.get("required") else f"[{o['name']}]" for o in sub.get("options", [])
             ]
             usages.append(" ".join([f"/{group['name']} {sub['name']}", *options]))
-    assert len(usages) == 8  # five /daily, three /admin
+    assert len(usages) == 9  # six /daily, three /admin
     missing = [u for u in usages if f"`{u}`" not in readme]
     assert missing == []

@@ -166,9 +166,19 @@ class CorpusStore:
         )
         return [(r[0], r[1]) for r in rows]
 
-    async def passage_ids(self) -> list[str]:
-        """Every passage id, in corpus order."""
-        return [r[0] for r in await self.db.all("SELECT id FROM passages ORDER BY rowid")]
+    async def passage_ids(
+        self, *, document: str | None = None, kind: str | None = None
+    ) -> list[str]:
+        """Every passage id in corpus order, or those of one document (slug) or one kind."""
+        if document is None and kind is None:
+            return [r[0] for r in await self.db.all("SELECT id FROM passages ORDER BY rowid")]
+        column, value = ("d.slug", document) if document is not None else ("d.kind", kind)
+        rows = await self.db.all(
+            f"""SELECT p.id FROM passages AS p JOIN documents AS d ON d.id = p.document_id
+            WHERE {column} = ? ORDER BY p.rowid""",
+            (value,),
+        )
+        return [r[0] for r in rows]
 
     async def iter_passages(self, batch: int = 2000) -> AsyncIterator[StoredPassage]:
         """Every passage in corpus order, fetched in batches (for exports)."""

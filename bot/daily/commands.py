@@ -2,21 +2,33 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from ..core.errors import UserError
-from ..core.reply import Card, Field, Reply
+from ..core.reply import Card, Choice, Reply
 from ..core.text import clip, escape_markdown, split_text
+from ..reading.lookup import Lookup
 from ..reading.replies import reflection_reply
-from .model import FAILED, INTENT, LATE, MISSED, SENT, Schedule
+from .days import DaysError, describe_days, parse_days
+from .model import DEFAULT_NAME, KINDS, NAME_MAX, Schedule
 from .order import DailyPicker
+from .posting import schedule_tag
+from .replies import (
+    history_reply,
+    list_reply,
+    saved_reply,
+    scheduled_due,
+    shown_name,
+    status_reply,
+)
 from .store import DailyStore
 from .timing import (
     ScheduleError,
     discord_time,
-    due_on,
     next_due,
     parse_hhmm,
     resolve_zone,
@@ -26,187 +38,273 @@ from .timing import (
 
 DEFAULT_HISTORY_DAYS = 14
 MAX_HISTORY_DAYS = 60
-_MARKS = {SENT: "✅ posted", LATE: "🕒 posted late", MISSED: "⏭️ missed", INTENT: "⏳ sending"}
+CHOICES = 25
 
 
-def message_link(guild_id: int, channel_id: int, message_id: int) -> str:
-    return f"https://discord.com/channels/{guild_id}/{channel_id}/{message_id}"
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """Where /daily set posts, as the Discord side found it."""
+
+    channel_id: int
+    forum: bool = False  # a forum or media channel: each post is a forum post
+    media: bool = False
+    missing: tuple[str, ...] = ()  # permissions Lectern lacks there
 
 
-def scheduled_due(schedule: Schedule) -> datetime:
-    """When the schedule's next date is due, by its time and zone (ignoring retries)."""
-    zone = ZoneInfo(schedule.zone)
-    return due_on(date.fromisoformat(schedule.next_date), parse_hhmm(schedule.local_time), zone)
+def schedule_name(typed: str | None) -> str:
+    """A schedule name as stored: spaces collapsed, 1-32 printable characters."""
+    if typed is None or not typed.strip():
+        return DEFAULT_NAME
+    name = " ".join(typed.split())
+    if len(name) > NAME_MAX:
+        raise UserError(f"A schedule name is at most {NAME_MAX} characters, e.g. `poems`.")
+    if any(unicodedata.category(c)[0] == "C" for c in name):
+        raise UserError("A schedule name is plain text, e.g. `poems` or `weekday mornings`.")
+    return name
 
 
 class DailyCommands:
-    """/daily set, status, preview, off and history for one server at a time."""
+    """/daily set, list, status, preview, off and history, for one server at a time."""
 
     def __init__(
         self,
         store: DailyStore,
         picker: DailyPicker,
+        lookup: Lookup,
         *,
         clock: Callable[[], datetime],
         changed: Callable[[], None],
+        max_schedules: int = 10,
     ) -> None:
         self.store = store
         self.picker = picker
+        self.lookup = lookup
         self.clock = clock
         #: Told whenever a schedule changes, so the scheduler recomputes its next wake-up.
         self.changed = changed
+        self.max_schedules = max_schedules
 
     async def set(
         self,
         *,
         guild_id: int,
         user_id: int,
-        channel_id: int,
+        where: Placement,
         time_text: str,
         zone_text: str,
         role_id: int | None = None,
         role_note: str | None = None,
         thread: bool = False,
-        card: bool = False,
-        missing: list[str] | None = None,
+        card: bool | None = None,
+        name: str | None = None,
+        days_text: str | None = None,
+        document: str | None = None,
+        kind: str | None = None,
     ) -> Reply:
-        """/daily set: validate, check the bot can post there, save, and say when it posts."""
+        """/daily set: validate everything, check the bot can post there, then save one
+        schedule (a new name adds one, an existing name changes it and resumes it)."""
         try:
-            local_time = parse_hhmm(time_text)
-            zone = resolve_zone(zone_text)
-        except ScheduleError as error:
+            local_time, zone = parse_hhmm(time_text), resolve_zone(zone_text)
+            days = parse_days(days_text)
+        except (ScheduleError, DaysError) as error:
             raise UserError(str(error)) from None
-        if missing:
-            names = ", ".join(f"**{m}**" for m in missing)
+        name = schedule_name(name)
+        slug, title = await self._filter(document, kind)
+        if where.missing:
+            names = ", ".join(f"**{m}**" for m in where.missing)
             raise UserError(
-                f"I can't post in <#{channel_id}>: I'm missing {names} there. Give Lectern's role "
-                "these permissions in the channel's settings (Edit Channel → Permissions), "
-                "then run /daily set again."
+                f"I can't post in <#{where.channel_id}>: I'm missing {names} there. Give "
+                "Lectern's role these permissions in the channel's settings (Edit Channel → "
+                "Permissions), then run /daily set again."
             )
+        existing = await self.store.schedules(guild_id)
+        same = next((s for s in existing if s.name.casefold() == name.casefold()), None)
+        if same is None:
+            self._check_room(existing, name)
+        else:
+            name = same.name
+        card = where.media if card is None else card  # a media channel is a gallery of cards
         now = self.clock()
-        day, due = next_due(now, local_time, zone)
+        day, due = next_due(now, local_time, zone, days)
         schedule = Schedule(
             guild_id=guild_id,
-            channel_id=channel_id,
+            channel_id=where.channel_id,
             local_time=f"{local_time:%H:%M}",
             zone=zone.key,
             role_id=role_id,
-            thread=thread,
+            thread=thread and not where.forum,
             card=card,
             next_date=day.isoformat(),
             next_due=unix(due),
             created_by=user_id,
+            name=name,
+            days=days,
+            document=slug,
+            kind=kind if slug is None else None,
         )
         await self.store.save_schedule(schedule, unix(now))
         self.changed()
-        lines = [
-            f"A reflection will be posted in <#{channel_id}> every day at "
-            f"**{local_time:%H:%M}** {zone.key} time.",
-            f"Next: {discord_time(unix(due))}.",
-        ]
-        if role_id:
-            lines.append(f"Each post pings <@&{role_id}> (and no one else).")
-        if role_note:
-            lines.append(role_note)
-        if thread:
-            lines.append("Each post opens a discussion thread.")
-        if card:
-            lines.append("Each post carries the day's quote card.")
-        lines.append("See it with /daily preview; stop with /daily off.")
-        answer = Card(title="Daily reflections on", description="\n".join(lines))
-        return Reply(cards=(answer,), ephemeral=True)
+        changed = same is not None
+        return saved_reply(schedule, title, role_note, thread, forum=where.forum, changed=changed)
 
-    async def status(self, guild_id: int) -> Reply:
-        """/daily status: where and when, the next and the last post, and the last error."""
-        schedule = await self.store.schedule(guild_id)
-        if schedule is None:
+    def _check_room(self, existing: list[Schedule], name: str) -> None:
+        if len(existing) >= self.max_schedules:
+            names = ", ".join(shown_name(s.name) for s in existing)
+            raise UserError(
+                f"This server already has {len(existing)} schedules, the most it may have: "
+                f"{names}. Change one with /daily set name:…, or remove one with /daily off."
+            )
+        tag = schedule_tag(name)
+        if any(schedule_tag(s.name) == tag for s in existing):  # ~1 in 60 million names
+            raise UserError(f"Pick another name than “{escape_markdown(name)}”, please.")
+
+    async def _filter(
+        self, document: str | None, kind: str | None
+    ) -> tuple[str | None, str | None]:
+        """The document slug (and its title) a schedule is limited to; checks the kind."""
+        if document is not None and document.strip() and kind is not None:
+            raise UserError("Choose a document or a kind for a schedule, not both.")
+        if kind is not None:
+            if kind not in KINDS:
+                raise UserError(f"Kinds are {', '.join(KINDS)}.")
+            if not await self.picker.corpus.passage_ids(kind=kind):
+                raise UserError(f"The corpus has no {kind}s yet: choose another kind.")
+            return None, None
+        if document is None or not document.strip():
+            return None, None
+        info = await self.lookup.document(document)
+        return info.slug, info.title
+
+    # ------------------------------------------------------------------ one schedule
+
+    async def pick(self, guild_id: int, name: str | None) -> Schedule:
+        """The schedule a command means: ``name`` (any case), or the server's only one."""
+        schedules = await self.store.schedules(guild_id)
+        if not schedules:
             raise UserError("Daily reflections are off here. Turn them on with /daily set.")
-        fields = [
-            Field("Channel", f"<#{schedule.channel_id}>", True),
-            Field("Time", f"{schedule.local_time} {schedule.zone}", True),
-            Field("Ping", f"<@&{schedule.role_id}>" if schedule.role_id else "no one", True),
-            Field("Thread", "yes" if schedule.thread else "no", True),
-            Field("Card", "yes" if schedule.card else "no", True),
-        ]
-        if schedule.active:
-            fields.append(Field("Next post", discord_time(unix(scheduled_due(schedule)))))
-            if schedule.attempts:
-                retry = f"attempt {schedule.attempts + 1} {discord_time(schedule.next_due)}"
-                fields.append(Field("Retrying", retry))
-        else:
-            reason = f"{schedule.paused_reason} Fix it, then run /daily set again."
-            fields.append(Field("Paused", clip(reason, 1000)))
-        last = await self.store.last_post(guild_id)
-        if last is not None and last.channel_id and last.message_id:
-            link = message_link(guild_id, last.channel_id, last.message_id)
-            when = discord_time(last.sent_at) if last.sent_at else ""
-            late = " (late)" if last.state == LATE else ""
-            fields.append(Field("Last post", f"[{last.local_date}]({link}){late} {when}".strip()))
-        else:
-            fields.append(Field("Last post", "none yet"))
-        if schedule.last_error:
-            when = f" ({discord_time(schedule.last_error_at)})" if schedule.last_error_at else ""
-            fields.append(Field("Last error", clip(schedule.last_error, 900) + when))
-        title = "Daily reflections" + ("" if schedule.active else " (paused)")
-        return Reply(
-            cards=(Card(title=title, description="", fields=tuple(fields)),), ephemeral=True
+        if name is not None and name.strip():
+            wanted = " ".join(name.split()).casefold()
+            for s in schedules:
+                if s.name.casefold() == wanted:
+                    return s
+            names = ", ".join(shown_name(s.name) for s in schedules)
+            raise UserError(
+                f"This server has no schedule called “{escape_markdown(clip(name, 40))}”. "
+                f"Its schedules: {names}."
+            )
+        if len(schedules) == 1:
+            return schedules[0]
+        names = ", ".join(shown_name(s.name) for s in schedules)
+        raise UserError(
+            f"This server has {len(schedules)} schedules ({names}): say which with `name`."
         )
 
-    async def preview(self, guild_id: int) -> Reply:
+    async def status(
+        self,
+        guild_id: int,
+        name: str | None = None,
+        *,
+        is_forum: Callable[[int], bool] = lambda channel_id: False,
+    ) -> Reply:
+        """/daily status: where and when, the next and the last post, and the last error."""
+        schedule = await self.pick(guild_id, name)
+        last = await self.store.last_post(schedule.key)
+        title = await self._title(schedule)
+        forum = is_forum(schedule.channel_id)
+        return status_reply(schedule, last, forum=forum, document_title=title)
+
+    async def _title(self, schedule: Schedule) -> str | None:
+        if schedule.document is None:
+            return None
+        info = await self.picker.corpus.document_info(schedule.document)
+        return info.title if info else None
+
+    async def list_schedules(self, guild_id: int) -> Reply:
+        """/daily list: every schedule of the server."""
+        schedules = await self.store.schedules(guild_id)
+        if not schedules:
+            raise UserError("Daily reflections are off here. Turn them on with /daily set.")
+        titles = {d.slug: d.title for d in await self.picker.corpus.documents()}
+        return list_reply(schedules, titles, self.max_schedules)
+
+    async def preview(self, guild_id: int, name: str | None = None) -> Reply:
         """/daily preview: the next post as it will look, shown only to the caller."""
-        schedule = await self.store.schedule(guild_id)
         role = None
-        if schedule is None:
+        if not await self.store.schedules(guild_id) and not (name and name.strip()):
             day = self.clock().astimezone(UTC).date()
             note = "Daily reflections are off here; this is what a post would look like."
+            schedule = Schedule(
+                guild_id=guild_id,
+                channel_id=0,
+                local_time="00:00",
+                zone="UTC",
+                role_id=None,
+                thread=False,
+                next_date=day.isoformat(),
+                next_due=0,
+            )
         else:
+            schedule = await self.pick(guild_id, name)
             day = date.fromisoformat(schedule.next_date)
-            when = discord_time(unix(scheduled_due(schedule)))
-            note = f"The post for {day:%-d %B} in <#{schedule.channel_id}>, {when}."
+            at = discord_time(unix(scheduled_due(schedule)))
+            note = f"The post of {shown_name(schedule.name)} for {day:%-d %B} in "
+            note += f"<#{schedule.channel_id}>, {at}."
             role = schedule.role_id
-        chosen = await self.picker.choose(guild_id, day)
+        chosen = await self.picker.choose(schedule, day)
         if chosen is None:
-            raise UserError("The corpus is empty: there is nothing to post.")
+            raise UserError("There are no passages for this schedule: there is nothing to post.")
         reply = reflection_reply(chosen[0], split_text(chosen[0].text), day)
         content = f"Preview (nothing is posted). {note}"
         if role:
             content += f" It will ping <@&{role}>."
         return Reply(panel=reply.panel, content=content, rows=reply.rows, ephemeral=True)
 
-    async def off(self, guild_id: int) -> Reply:
-        """/daily off: stop posting (the history and the place in the corpus are kept)."""
-        if not await self.store.delete_schedule(guild_id):
-            raise UserError("Daily reflections are already off here.")
+    async def off(self, guild_id: int, name: str | None = None) -> Reply:
+        """/daily off: stop one schedule (its history and place in its order are kept)."""
+        schedule = await self.pick(guild_id, name)
+        await self.store.delete_schedule(*schedule.key)
         self.changed()
+        left = len(await self.store.schedules(guild_id))
+        rest = f" The other {left} keep posting." if left else ""
         card = Card(
             title="Daily reflections off",
-            description="No more daily posts here. Turn them back on any time with /daily set.",
+            description=f"No more posts from {shown_name(schedule.name)}.{rest} Turn it back on "
+            "any time with /daily set.",
         )
         return Reply(cards=(card,), ephemeral=True)
 
-    async def history(self, guild_id: int, days: int = DEFAULT_HISTORY_DAYS) -> Reply:
-        """/daily history: what was posted (or missed) on each of the last ``days`` dates."""
+    async def history(
+        self, guild_id: int, days: int = DEFAULT_HISTORY_DAYS, name: str | None = None
+    ) -> Reply:
+        """/daily history: what one schedule posted (or missed) on each of the last ``days``
+        dates; with no schedule left, what every past schedule of the server did."""
         days = min(max(days, 1), MAX_HISTORY_DAYS)
-        schedule = await self.store.schedule(guild_id)
+        schedules = await self.store.schedules(guild_id)
+        schedule = await self.pick(guild_id, name) if schedules else None
         zone = ZoneInfo(schedule.zone) if schedule else UTC
-        today = self.clock().astimezone(zone).date()
-        since = (today - timedelta(days=days - 1)).isoformat()
-        posts = await self.store.history(guild_id, since, limit=days)
+        since = (self.clock().astimezone(zone).date() - timedelta(days=days - 1)).isoformat()
+        if schedule is not None:
+            posts = await self.store.history(schedule.key, since, limit=days)
+        else:
+            posts = await self.store.guild_history(guild_id, since, limit=days * 4)
         if not posts:
             raise UserError(f"Nothing was posted here in the last {days} days.")
-        lines = []
-        for p in posts:
-            state = _MARKS.get(p.state, "⚠️ failed")
-            if p.channel_id and p.message_id and p.state in (SENT, LATE):
-                state = f"[{state}]({message_link(guild_id, p.channel_id, p.message_id)})"
-            detail = f" · `{p.passage_id}`" if p.passage_id and p.state != MISSED else ""
-            if p.error and p.state in (FAILED, MISSED):
-                detail += f" · {escape_markdown(clip(p.error, 120))}"
-            lines.append(f"`{p.local_date}` {state}{detail}")
-        card = Card(
-            title=f"Daily reflections, last {days} days", description=clip("\n".join(lines), 4000)
-        )
-        return Reply(cards=(card,), ephemeral=True)
+        return history_reply(guild_id, posts, days, schedule.name if schedule else None)
+
+    # ------------------------------------------------------------------ autocomplete
+
+    async def complete_names(self, guild_id: int, typed: str) -> list[Choice]:
+        """The server's schedule names containing ``typed``."""
+        needle = typed.strip().casefold()
+        found = [s for s in await self.store.schedules(guild_id) if needle in s.name.casefold()]
+        found.sort(key=lambda s: (not s.name.casefold().startswith(needle), s.name.casefold()))
+        return [
+            Choice(clip(f"{s.name} · {describe_days(s.days)} {s.local_time}", 100), s.name)
+            for s in found[:CHOICES]
+        ]
+
+    async def complete_documents(self, typed: str) -> list[Choice]:
+        return await self.lookup.complete_documents(typed)
 
     def complete_zones(self, typed: str) -> list[str]:
         return search_zones(typed)

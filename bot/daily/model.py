@@ -4,14 +4,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .days import EVERY_DAY
+
 #: Post states. ``intent`` is written before sending; the others are outcomes.
 INTENT, SENT, LATE, MISSED, FAILED = "intent", "sent", "late", "missed", "failed"
 #: States whose passage counts as shown in its cycle.
 SHOWN = (INTENT, SENT, LATE)
+#: The name of a server's first schedule (and of the one it had before schedules had names).
+DEFAULT_NAME = "daily"
+NAME_MAX = 32
+KINDS = ("poem", "essay", "journal", "thread")
+#: Discord channel types a schedule can post into: text, announcement, forum, media.
+TEXT, ANNOUNCEMENT, FORUM, MEDIA = 0, 5, 15, 16
 
 
 @dataclass(frozen=True, slots=True)
 class Schedule:
+    """One named schedule of a server. Field names are the ``daily_schedules`` columns."""
+
     guild_id: int
     channel_id: int
     local_time: str  # HH:MM
@@ -28,15 +38,28 @@ class Schedule:
     created_at: int = 0
     updated_at: int = 0
     card: bool = False  # attach the day's quote card
+    name: str = DEFAULT_NAME
+    days: int = EVERY_DAY  # bit mask, Monday bit 0 (see bot.daily.days)
+    document: str | None = None  # only this document's passages (slug)
+    kind: str | None = None  # only passages of this kind
 
     @property
     def active(self) -> bool:
         return self.paused_reason is None
 
+    @property
+    def key(self) -> tuple[int, str]:
+        """(guild id, name): what identifies a schedule, and its posts."""
+        return self.guild_id, self.name
+
 
 @dataclass(frozen=True, slots=True)
 class Post:
+    """One (schedule, local date): posted, being posted, missed or failed. Field names are the
+    ``daily_posts`` columns."""
+
     guild_id: int
+    schedule: str
     local_date: str
     passage_id: str | None
     cycle: int

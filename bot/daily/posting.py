@@ -9,6 +9,7 @@ only). Tests implement it too.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from dataclasses import dataclass
 from datetime import date
 from typing import Protocol
@@ -16,7 +17,7 @@ from typing import Protocol
 from ..core.reply import Attachment, Reply
 from ..core.text import clip, split_text
 from ..corpus.rows import StoredPassage
-from ..reading.replies import reflection_reply
+from ..reading.replies import reflection_reply, reflection_title
 from .model import Post, Schedule
 
 
@@ -40,17 +41,20 @@ class PostRejected(PostError):
 class Sent:
     channel_id: int
     message_id: int
+    thread_id: int | None = None  # a forum post: the thread it is the starter message of
 
 
 @dataclass(frozen=True, slots=True)
 class DailyMessage:
-    """A day's post: the reflection, the role it may ping, and the thread to open."""
+    """A day's post: the reflection, the role it may ping, and the thread to open (or, in a
+    forum or media channel, the name of the forum post it starts)."""
 
     reply: Reply
     content: str | None  # the role mention, if any
     role_id: int | None
     thread_name: str | None
     passage_id: str
+    title: str  # the reflection's heading: a forum post's name
 
 
 class Poster(Protocol):
@@ -58,6 +62,10 @@ class Poster(Protocol):
 
     async def check(self, schedule: Schedule) -> None:
         """Raise PostBlocked/PostTransient if posting cannot work now (no request made)."""
+
+    def deduplicates(self, schedule: Schedule) -> bool:
+        """True when sending again with the same nonce cannot post twice: Discord drops a
+        repeated nonce in a text channel, but a forum post takes none."""
 
     async def send(self, schedule: Schedule, message: DailyMessage, nonce: str) -> Sent: ...
 
@@ -69,16 +77,25 @@ class Poster(Protocol):
     async def open_thread(self, schedule: Schedule, sent: Sent, name: str) -> int: ...
 
 
-def make_nonce(guild_id: int, day: date) -> str:
-    """Deterministic per server and date, at most 25 characters: ``ld<guild base36>.<yyyymmdd>``."""
-    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
-    number, out = guild_id, ""
+def _base36(number: int) -> str:
+    digits, out = "0123456789abcdefghijklmnopqrstuvwxyz", ""
     while True:
         number, rest = divmod(number, 36)
         out = digits[rest] + out
         if not number:
-            break
-    return f"ld{out}.{day:%Y%m%d}"
+            return out
+
+
+def schedule_tag(name: str) -> str:
+    """Five base-36 characters that stand for a schedule's name inside a nonce."""
+    digest = hashlib.blake2b(name.encode(), digest_size=8).digest()
+    return _base36(int.from_bytes(digest) % 36**5).rjust(5, "0")
+
+
+def make_nonce(guild_id: int, name: str, day: date) -> str:
+    """Deterministic per server, schedule and date, at most Discord's 25 characters:
+    ``d<guild base36>.<date ordinal base36><schedule tag>`` (at most 1 + 13 + 1 + 4 + 5)."""
+    return f"d{_base36(guild_id)}.{_base36(day.toordinal())}{schedule_tag(name)}"
 
 
 def thread_name(day: date) -> str:
@@ -97,7 +114,8 @@ def daily_message(
         reply = dataclasses.replace(reply, panel=panel, attachments=(Attachment(name, card),))
     content = f"<@&{schedule.role_id}>" if schedule.role_id else None
     thread = thread_name(day) if schedule.thread else None
-    return DailyMessage(reply, content, schedule.role_id, thread, passage.id)
+    title = clip(reflection_title(day), 100)
+    return DailyMessage(reply, content, schedule.role_id, thread, passage.id, title)
 
 
 def footer_passage_id(footer: str) -> str:

@@ -36,7 +36,7 @@ from .posting import (
     thread_name,
 )
 from .store import DailyStore
-from .timing import due_on, from_unix, next_due, parse_hhmm, unix
+from .timing import catch_up, due_on, from_unix, next_due, parse_hhmm, unix
 
 log = logging.getLogger(__name__)
 
@@ -75,8 +75,9 @@ class DailyRunner:
         self.outcomes: Counter[str] = Counter() if outcomes is None else outcomes
 
     async def _advance(self, schedule: Schedule, after: datetime, now: datetime) -> None:
-        day, due = next_due(after, parse_hhmm(schedule.local_time), ZoneInfo(schedule.zone))
-        await self.store.advance(schedule.guild_id, day.isoformat(), unix(due), unix(now))
+        local_time, zone = parse_hhmm(schedule.local_time), ZoneInfo(schedule.zone)
+        day, due = next_due(after, local_time, zone, schedule.days)
+        await self.store.advance(schedule.key, day.isoformat(), unix(due), unix(now))
 
     async def run_one(self, schedule: Schedule, now: datetime, poster: Poster) -> str:
         """Handle one due schedule; returns the outcome (sent, late, missed, paused, ...)."""
@@ -85,11 +86,10 @@ class DailyRunner:
         return outcome
 
     async def _run_one(self, schedule: Schedule, now: datetime, poster: Poster) -> str:
-        guild_id = schedule.guild_id
         local_time, zone = parse_hhmm(schedule.local_time), ZoneInfo(schedule.zone)
         day = date.fromisoformat(schedule.next_date)
         due = due_on(day, local_time, zone)
-        existing = await self.store.post(guild_id, day.isoformat())
+        existing = await self.store.post(schedule.key, day.isoformat())
         if existing is not None and existing.state in (SENT, LATE):
             # Sent, but the crash came before the schedule moved on.
             await self._advance(schedule, due, now)
@@ -107,39 +107,23 @@ class DailyRunner:
         return await self._post(schedule, day, due, now, poster)
 
     async def _catch_up(self, schedule: Schedule, day: date, now: datetime) -> str:
-        """Days whose time passed longer than the grace period ago are missed; the latest
-        day within the grace period (if any) still goes out, late."""
+        """Days whose time passed longer than the grace period ago are missed (only the
+        schedule's own days count); the latest day within the grace period, if any, still goes
+        out, late."""
         local_time, zone = parse_hhmm(schedule.local_time), ZoneInfo(schedule.zone)
-        following, following_due = next_due(now, local_time, zone)
-        latest = following - timedelta(days=1)
-        start = max(day, latest - timedelta(days=MAX_MISSED_RECORDED))
-        current = start
-        while current <= latest:
-            current_due = due_on(current, local_time, zone)
-            if now - current_due <= self.grace:
-                break
+        plan = catch_up(day, now, local_time, zone, schedule.days, self.grace, MAX_MISSED_RECORDED)
+        for missed in plan.missed:
             await self.store.record_outcome(
-                schedule.guild_id,
-                current.isoformat(),
+                schedule.key,
+                missed.isoformat(),
                 MISSED,
-                due_at=unix(current_due),
+                due_at=unix(due_on(missed, local_time, zone)),
                 error="Lectern was not running at the time",
                 channel_id=schedule.channel_id,
             )
             self.outcomes["missed"] += 1
-            current += timedelta(days=1)
-        if current <= latest:  # still within the grace period: the scheduler posts it next
-            await self.store.advance(
-                schedule.guild_id,
-                current.isoformat(),
-                unix(due_on(current, local_time, zone)),
-                unix(now),
-            )
-            return "catching up"
-        await self.store.advance(
-            schedule.guild_id, following.isoformat(), unix(following_due), unix(now)
-        )
-        return "skipped"
+        await self.store.advance(schedule.key, plan.next_date.isoformat(), plan.next_due, unix(now))
+        return "catching up" if plan.within_grace else "skipped"
 
     async def _post(
         self, schedule: Schedule, day: date, due: datetime, now: datetime, poster: Poster
@@ -148,21 +132,18 @@ class DailyRunner:
             await poster.check(schedule)
         except PostError as error:
             return await self._failed(schedule, day, due, now, error)
-        chosen = await self.picker.choose(schedule.guild_id, day)
+        chosen = await self.picker.choose(schedule, day)
         if chosen is None:
-            await self.store.record_outcome(
-                schedule.guild_id, day.isoformat(), FAILED, due_at=unix(due), error="empty corpus"
-            )
-            await self._advance(schedule, due, now)
-            return "empty corpus"
+            return await self._nothing_to_post(schedule, day, due, now)
         passage, cycle = chosen
         post = Post(
             guild_id=schedule.guild_id,
+            schedule=schedule.name,
             local_date=day.isoformat(),
             passage_id=passage.id,
             cycle=cycle,
             state=INTENT,
-            nonce=make_nonce(schedule.guild_id, day),
+            nonce=make_nonce(schedule.guild_id, schedule.name, day),
             channel_id=schedule.channel_id,
             message_id=None,
             thread_id=None,
@@ -172,7 +153,7 @@ class DailyRunner:
             error=None,
         )
         if not await self.store.record_intent(post):  # another process claimed it first
-            log.info("Daily post for guild %s on %s already claimed", schedule.guild_id, day)
+            log.info("Daily post %s on %s already claimed", schedule.key, day)
             return "claimed elsewhere"
         return await self._send(schedule, post, passage, day, due, now, poster)
 
@@ -187,28 +168,33 @@ class DailyRunner:
     ) -> str:
         """An intent without a result: a crash during sending, or a transient failure."""
         passage = await self.picker.corpus.passage(post.passage_id or "")
-        if post.attempted_at is None or now - from_unix(post.attempted_at) > NONCE_WINDOW:
+        attempted = post.attempted_at
+        if (
+            attempted is None
+            or now - from_unix(attempted) > NONCE_WINDOW
+            or not poster.deduplicates(schedule)
+        ):
             found = await self._find(poster, schedule, post, day)
             if found is not None:
                 at = _sent_at(post, now)
                 return await self._after_send(schedule, day, due, now, found, poster, at)
         if passage is None:  # the corpus changed since: choose again, same nonce
-            chosen = await self.picker.next_unseen(schedule.guild_id)
+            chosen = await self.picker.next_unseen(schedule)
             if chosen is None:
-                return "empty corpus"
+                return await self._nothing_to_post(schedule, day, due, now)
             passage = chosen[0]
         try:
             await poster.check(schedule)
         except PostError as error:
             return await self._failed(schedule, day, due, now, error)
-        await self.store.touch_intent(schedule.guild_id, day.isoformat(), unix(now), passage.id)
+        await self.store.touch_intent(schedule.key, day.isoformat(), unix(now), passage.id)
         return await self._send(schedule, post, passage, day, due, now, poster)
 
     async def _find(self, poster: Poster, schedule: Schedule, post: Post, day: date) -> Sent | None:
         try:
             return await poster.find_sent(schedule, post, reflection_title(day))
         except PostError as error:
-            log.info("Could not look for guild %s's post of %s: %s", post.guild_id, day, error)
+            log.info("Could not look for %s's post of %s: %s", schedule.key, day, error)
             return None
 
     async def _send(
@@ -223,7 +209,7 @@ class DailyRunner:
     ) -> str:
         card = await self.cards.png(passage) if schedule.card and self.cards else None
         message = daily_message(schedule, passage, day, card)
-        nonce = post.nonce or make_nonce(schedule.guild_id, day)
+        nonce = post.nonce or make_nonce(schedule.guild_id, schedule.name, day)
         try:
             sent = await poster.send(schedule, message, nonce)
         except PostError as error:
@@ -237,7 +223,7 @@ class DailyRunner:
         crash, when it was attempted)."""
         late = now - due > LATE_AFTER
         await self.store.record_sent(
-            schedule.guild_id,
+            schedule.key,
             day.isoformat(),
             channel_id=sent.channel_id,
             message_id=sent.message_id,
@@ -257,18 +243,18 @@ class DailyRunner:
         sent_at: datetime | None = None,
     ) -> str:
         late = await self._record_sent(schedule, day, due, sent, sent_at or now)
-        if schedule.thread:
+        if sent.thread_id is not None:  # a forum post: the post is its own thread
+            await self.store.record_thread(schedule.key, day.isoformat(), sent.thread_id)
+        elif schedule.thread:
             try:
                 thread_id = await poster.open_thread(schedule, sent, thread_name(day))
-                await self.store.record_thread(schedule.guild_id, day.isoformat(), thread_id)
+                await self.store.record_thread(schedule.key, day.isoformat(), thread_id)
             except PostError as error:
                 await self.store.note_error(
-                    schedule.guild_id, f"Posted, but could not open the thread: {error}", unix(now)
+                    schedule.key, f"Posted, but could not open the thread: {error}", unix(now)
                 )
         await self._advance(schedule, due, now)
-        log.info(
-            "Daily reflection for guild %s on %s posted%s", schedule.guild_id, day, " late" * late
-        )
+        log.info("Daily reflection %s on %s posted%s", schedule.key, day, " late" * late)
         return "late" if late else "sent"
 
     async def _failed(
@@ -279,29 +265,44 @@ class DailyRunner:
         now: datetime,
         error: Exception,
     ) -> str:
-        guild_id, text = schedule.guild_id, str(error)
+        key, text = schedule.key, str(error)
         if isinstance(error, PostBlocked):
             # Never retried in a loop: paused until someone fixes it and runs /daily set.
             await self.store.record_outcome(
-                guild_id, day.isoformat(), FAILED, due_at=unix(due), error=text,
+                key, day.isoformat(), FAILED, due_at=unix(due), error=text,
                 channel_id=schedule.channel_id,
             )  # fmt: skip
-            await self.store.pause(guild_id, text, unix(now))
-            log.warning("Daily reflections paused in guild %s: %s", guild_id, text)
+            await self.store.pause(key, text, unix(now))
+            log.warning("Daily reflections %s paused: %s", key, text)
             return "paused"
         if isinstance(error, PostTransient):
             attempts = schedule.attempts + 1
             delay = RETRY_DELAYS[min(attempts - 1, len(RETRY_DELAYS) - 1)]
             retry_at = now + delay
             if retry_at - due <= self.grace:
-                await self.store.retry_later(guild_id, unix(retry_at), attempts, text, unix(now))
-                log.info("Daily post in guild %s failed (%s); retry %s", guild_id, text, retry_at)
+                await self.store.retry_later(key, unix(retry_at), attempts, text, unix(now))
+                log.info("Daily post %s failed (%s); retry %s", key, text, retry_at)
                 return "retrying"
             text = f"gave up after {attempts} attempts: {text}"
         await self.store.record_outcome(
-            guild_id, day.isoformat(), FAILED, due_at=unix(due), error=text,
+            key, day.isoformat(), FAILED, due_at=unix(due), error=text,
             channel_id=schedule.channel_id,
         )  # fmt: skip
-        await self.store.note_error(guild_id, text, unix(now))
+        await self.store.note_error(key, text, unix(now))
         await self._advance(schedule, due, now)
         return "failed"
+
+    async def _nothing_to_post(
+        self, schedule: Schedule, day: date, due: datetime, now: datetime
+    ) -> str:
+        """The schedule's passages are gone: a filtered schedule pauses until someone picks
+        another document or kind; an empty corpus fails only that day."""
+        if schedule.document is not None or schedule.kind is not None:
+            wanted = f"document “{schedule.document}”" if schedule.document else f"{schedule.kind}s"
+            reason = f"The corpus has no {wanted} any more: choose another with /daily set."
+            return await self._failed(schedule, day, due, now, PostBlocked(reason))
+        await self.store.record_outcome(
+            schedule.key, day.isoformat(), FAILED, due_at=unix(due), error="empty corpus"
+        )
+        await self._advance(schedule, due, now)
+        return "empty corpus"

@@ -78,7 +78,7 @@ class Scheduler:
             now = now or self.clock()
             shards = self.shards()
             outcomes: list[str] = []
-            handled: set[tuple[int, str, int]] = set()
+            handled: set[tuple[int, str, str, int]] = set()
             limit = asyncio.Semaphore(CONCURRENCY)
 
             async def one(schedule: Schedule) -> str:
@@ -87,20 +87,20 @@ class Scheduler:
 
             while True:
                 batch = await self.store.due(unix(now), shards, BATCH)
-                fresh = [s for s in batch if (s.guild_id, s.next_date, s.next_due) not in handled]
+                fresh = [s for s in batch if (*s.key, s.next_date, s.next_due) not in handled]
                 if not fresh:
                     return outcomes
-                handled.update((s.guild_id, s.next_date, s.next_due) for s in fresh)
+                handled.update((*s.key, s.next_date, s.next_due) for s in fresh)
                 outcomes.extend(await asyncio.gather(*(one(s) for s in fresh)))
 
     async def _run_one(self, schedule: Schedule, now: datetime) -> str:
         try:
             return await self.runner.run_one(schedule, now, self.poster)
         except Exception:
-            log.exception("Daily post for guild %s failed", schedule.guild_id)
+            log.exception("Daily post %s failed", schedule.key)
             retry = unix(now + timedelta(minutes=1))
             await self.store.retry_later(
-                schedule.guild_id, retry, schedule.attempts + 1, "internal error", unix(now)
+                schedule.key, retry, schedule.attempts + 1, "internal error", unix(now)
             )
             return "error"
 

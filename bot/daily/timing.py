@@ -14,10 +14,12 @@ from __future__ import annotations
 import functools
 import re
 import zoneinfo
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from ..core.text import escape_markdown
+from .days import EVERY_DAY, posts_on, valid_mask
 
 #: Zones offered by autocomplete: named places, not aliases like ``US/Eastern`` or ``Etc/GMT+5``.
 _AREAS = (
@@ -87,18 +89,61 @@ def due_on(day: date, local_time: time, zone: ZoneInfo) -> datetime:
     return high
 
 
-def next_due(after: datetime, local_time: time, zone: ZoneInfo) -> tuple[date, datetime]:
-    """The first post strictly after ``after`` (UTC): its local date and its UTC instant."""
+def next_due(
+    after: datetime, local_time: time, zone: ZoneInfo, days: int = EVERY_DAY
+) -> tuple[date, datetime]:
+    """The first post strictly after ``after`` (UTC) on one of ``days`` (a mask of weekdays,
+    see :mod:`bot.daily.days`): its local date and its UTC instant."""
     if after.tzinfo is None:
         raise ValueError("after must be an aware datetime")
+    if not valid_mask(days):
+        raise ValueError(f"not a set of days: {days}")
     # The local date at ``after``, minus one: a gap-shifted post of yesterday can still be ahead.
     day = after.astimezone(zone).date() - timedelta(days=1)
-    for _ in range(4):
-        due = due_on(day, local_time, zone)
-        if due > after:
-            return day, due
+    for _ in range(10):
+        if posts_on(days, day):
+            due = due_on(day, local_time, zone)
+            if due > after:
+                return day, due
         day += timedelta(days=1)
-    raise AssertionError("no due instant within three days")  # pragma: no cover
+    raise AssertionError("no due instant within nine days")  # pragma: no cover
+
+
+@dataclass(frozen=True, slots=True)
+class CatchUp:
+    """What to do after downtime: the dates to record as missed, and the date to post next
+    (``within_grace``: a date whose time has passed but may still go out, late)."""
+
+    missed: list[date]
+    next_date: date
+    next_due: int  # unix seconds
+    within_grace: bool
+
+
+def catch_up(
+    day: date,
+    now: datetime,
+    local_time: time,
+    zone: ZoneInfo,
+    days: int,
+    grace: timedelta,
+    max_missed: int,
+) -> CatchUp:
+    """After downtime, from the overdue date ``day``: the schedule's own days whose time is more
+    than ``grace`` ago are missed (at most the last ``max_missed`` days are looked at), and the
+    first of them within the grace period, or else the next due date, comes next."""
+    following, following_due = next_due(now, local_time, zone, days)
+    latest = following - timedelta(days=1)
+    current = max(day, latest - timedelta(days=max_missed))
+    missed: list[date] = []
+    while current <= latest:
+        if posts_on(days, current):
+            current_due = due_on(current, local_time, zone)
+            if now - current_due <= grace:
+                return CatchUp(missed, current, unix(current_due), True)
+            missed.append(current)
+        current += timedelta(days=1)
+    return CatchUp(missed, following, unix(following_due), False)
 
 
 # --------------------------------------------------------------------------- time zones

@@ -36,18 +36,30 @@ THREAD_PERMISSIONS = (
     ("create_public_threads", "Create Public Threads"),
     ("send_messages_in_threads", "Send Messages in Threads"),
 )
+#: In a forum or media channel each post is a new forum post (a thread with its message).
+#: Discord's "Create Posts" is the Send Messages flag there.
+FORUM_PERMISSIONS = (
+    ("view_channel", "View Channel"),
+    ("send_messages", "Create Posts"),
+    ("send_messages_in_threads", "Send Messages in Threads"),
+)
 #: Discord JSON error codes (discord.com/developers/docs/topics/opcodes-and-status-codes).
 MISSING_ACCESS, MISSING_PERMISSIONS, UNKNOWN_CHANNEL = 50001, 50013, 10003
 
-Postable = discord.TextChannel
+Postable = discord.TextChannel | discord.ForumChannel
 
 
 def missing_permissions(
     channel: discord.abc.GuildChannel, me: discord.Member, *, thread: bool, card: bool = False
 ) -> list[str]:
-    """Names of the permissions Lectern lacks in ``channel`` for a daily post."""
+    """Names of the permissions Lectern lacks in ``channel`` for a daily post (in a forum or
+    media channel: for a forum post; ``thread`` is ignored there, each post is one)."""
     have = channel.permissions_for(me)
-    needed = POST_PERMISSIONS + (THREAD_PERMISSIONS if thread else ())
+    needed: tuple[tuple[str, str], ...]
+    if isinstance(channel, discord.ForumChannel):
+        needed = FORUM_PERMISSIONS
+    else:
+        needed = POST_PERMISSIONS + (THREAD_PERMISSIONS if thread else ())
     needed += CARD_PERMISSIONS if card else ()
     return [name for flag, name in needed if not getattr(have, flag)]
 
@@ -96,9 +108,14 @@ class DiscordPoster:
         channel = guild.get_channel(schedule.channel_id)
         if channel is None:
             raise PostBlocked("The daily channel was deleted, or Lectern can no longer see it.")
-        if not isinstance(channel, discord.TextChannel):
-            raise PostBlocked(f"#{channel.name} is not a text or announcement channel.")
+        if not isinstance(channel, discord.TextChannel | discord.ForumChannel):
+            raise PostBlocked(f"#{channel.name} is not a text, announcement or forum channel.")
         return channel
+
+    def deduplicates(self, schedule: Schedule) -> bool:
+        guild = self.client.get_guild(schedule.guild_id)
+        channel = guild.get_channel(schedule.channel_id) if guild else None
+        return not isinstance(channel, discord.ForumChannel)
 
     async def check(self, schedule: Schedule) -> None:
         channel = self._channel(schedule)
@@ -121,12 +138,17 @@ class DiscordPoster:
             mentions = discord.AllowedMentions.none()
         # Components V2: the role ping is a text display above the passage, not content.
         layout = to_layout(dataclasses.replace(reply, content=message.content))
-        kwargs: dict[str, Any] = {"view": layout, "nonce": nonce, "allowed_mentions": mentions}
+        kwargs: dict[str, Any] = {"view": layout, "allowed_mentions": mentions}
         if reply.attachments:  # the day's card
             kwargs["files"] = to_files(reply)
         try:
             async with asyncio.timeout(SEND_TIMEOUT):
-                sent = await channel.send(**kwargs)
+                if isinstance(channel, discord.ForumChannel):
+                    post = await channel.create_thread(
+                        name=message.title, auto_archive_duration=1440, **kwargs
+                    )
+                    return Sent(post.thread.id, post.message.id, thread_id=post.thread.id)
+                sent = await channel.send(nonce=nonce, **kwargs)
         except (discord.HTTPException, TimeoutError, aiohttp.ClientError, OSError) as error:
             raise _translate(error, f"#{channel.name}") from error
         return Sent(channel.id, sent.id)
@@ -135,6 +157,8 @@ class DiscordPoster:
         channel = self._channel(schedule)
         me = self.client.user
         try:
+            if isinstance(channel, discord.ForumChannel):
+                return await self._find_forum_post(channel, post, title)
             async for message in channel.history(limit=HISTORY_LIMIT):
                 if me is not None and message.author.id == me.id and _is_post(message, post, title):
                     return Sent(channel.id, message.id)
@@ -142,8 +166,26 @@ class DiscordPoster:
             raise _translate(error, f"#{channel.name}") from error
         return None
 
+    async def _find_forum_post(
+        self, forum: discord.ForumChannel, post: Post, title: str
+    ) -> Sent | None:
+        """Lectern's active post of that title in ``forum`` whose starter message is ``post``'s
+        (a forum post has no nonce to match, so its passage id decides)."""
+        me = self.client.user
+        for thread in await forum.guild.active_threads():
+            if thread.parent_id != forum.id or thread.name != title:
+                continue
+            if me is None or thread.owner_id != me.id:
+                continue
+            starter = await thread.fetch_message(thread.id)
+            if _is_post(starter, post, title):
+                return Sent(thread.id, starter.id, thread_id=thread.id)
+        return None
+
     async def open_thread(self, schedule: Schedule, sent: Sent, name: str) -> int:
         channel = self._channel(schedule)
+        if isinstance(channel, discord.ForumChannel):  # the post is its own thread
+            return sent.thread_id or sent.channel_id
         missing = missing_permissions(channel, channel.guild.me, thread=True)
         if missing:
             raise PostBlocked(f"Lectern is missing {', '.join(missing)} in #{channel.name}.")
