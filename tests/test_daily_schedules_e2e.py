@@ -273,3 +273,19 @@ async def test_only_channels_lectern_can_post_in_are_offered(fake_discord, tmp_p
         with pytest.raises(AssertionError, match="is not offered"):
             await set_daily(fake_discord, guild, admin, channel=category)
     assert sorted(channel["channel_types"]) == [0, 5, 15, 16]
+
+
+async def test_a_forum_that_requires_a_tag_gets_posts_with_one(fake_discord, tmp_path, admin):
+    guild = admin.guild
+    tagged = guild.add_channel(
+        "book-club", type=15, tags=["Discussion", "Daily reflection"], require_tag=True
+    )
+    strict = guild.add_channel("announcements-only", type=15, require_tag=True)
+    async with run_lectern(fake_discord, tmp_path, clock=TestClock(MONDAY)) as bot:
+        refused = await set_daily(fake_discord, guild, admin, channel=strict)
+        reply = await set_daily(fake_discord, guild, admin, channel=tagged)
+        assert await scheduler(bot).run_due(at(0, 8)) == ["sent"]
+    assert "requires a tag" in text(refused) and "not moderator-only" in text(refused)
+    assert "posts are tagged “Daily reflection”" in text(reply)
+    (thread,) = [t for t in guild.threads if t.parent_id == tagged.id]
+    assert thread.applied_tags == [tagged.tags["Daily reflection"]]

@@ -522,3 +522,19 @@ async def test_forum_posts_are_threads_with_a_starter_message(fake_discord, guil
 
 def _params(content: str) -> discord.http.MultipartParameters:
     return discord.http.handle_message_parameters(content=content)
+
+
+async def test_a_forum_may_require_a_tag_on_each_post(fake_discord, guild):
+    forum = guild.add_channel("club", type=15, tags=["news", "chat"], require_tag=True)
+    bot = MiniBot()
+    async with fake_discord.running(bot):
+        channel = bot.get_channel(forum.id)
+        assert isinstance(channel, discord.ForumChannel) and channel.flags.require_tag
+        assert [t.name for t in channel.available_tags] == ["news", "chat"]
+        with pytest.raises(discord.HTTPException) as untagged:
+            await channel.create_thread(name="no tag", content="hi")
+        chat = channel.get_tag(forum.tags["chat"])
+        assert chat is not None
+        post = await channel.create_thread(name="tagged", content="hi", applied_tags=[chat])
+    assert untagged.value.code == 40067
+    assert [t.id for t in post.thread.applied_tags] == [forum.tags["chat"]]

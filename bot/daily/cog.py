@@ -17,7 +17,7 @@ from ..core.errors import UserError
 from ..core.reply import Choice, Reply
 from ..discord.answer import answer
 from ..discord.bot import LecternBot
-from ..discord.poster import missing_permissions
+from ..discord.poster import missing_permissions, post_tag, untaggable
 from .commands import Placement
 from .model import NAME_MAX
 
@@ -155,6 +155,12 @@ class Daily(commands.GroupCog, group_name="daily", group_description="Daily refl
         media = isinstance(channel, discord.ForumChannel) and channel.is_media()
         card = media if o.card is None else o.card
         missing = missing_permissions(channel, guild.me, thread=o.thread, card=card)
+        tag = post_tag(channel) if isinstance(channel, discord.ForumChannel) else None
+        if isinstance(channel, discord.ForumChannel) and untaggable(channel):
+            raise UserError(
+                f"{channel.mention} requires a tag on each post, and has none Lectern may apply. "
+                "Add a tag that is not moderator-only in the forum's settings, then try again."
+            )
         note = None
         if o.role is not None:
             if o.role.is_default():
@@ -167,7 +173,13 @@ class Daily(commands.GroupCog, group_name="daily", group_description="Daily refl
         return await self.commands.set(
             guild_id=guild.id,
             user_id=interaction.user.id,
-            where=Placement(channel.id, forum=forum, media=media, missing=tuple(missing)),
+            where=Placement(
+                channel.id,
+                forum=forum,
+                media=media,
+                missing=tuple(missing),
+                tag=tag.name if tag else None,
+            ),
             time_text=o.time,
             zone_text=o.timezone,
             role_id=o.role.id if o.role else None,

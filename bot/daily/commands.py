@@ -49,6 +49,7 @@ class Placement:
     forum: bool = False  # a forum or media channel: each post is a forum post
     media: bool = False
     missing: tuple[str, ...] = ()  # permissions Lectern lacks there
+    tag: str | None = None  # the tag each forum post gets, when the forum requires one
 
 
 def schedule_name(typed: str | None) -> str:
@@ -145,7 +146,9 @@ class DailyCommands:
         await self.store.save_schedule(schedule, unix(now))
         self.changed()
         changed = same is not None
-        return saved_reply(schedule, title, role_note, thread, forum=where.forum, changed=changed)
+        return saved_reply(
+            schedule, title, role_note, thread, forum=where.forum, tag=where.tag, changed=changed
+        )
 
     def _check_room(self, existing: list[Schedule], name: str) -> None:
         if len(existing) >= self.max_schedules:

@@ -125,6 +125,7 @@ def saved_reply(
     *,
     forum: bool,
     changed: bool,
+    tag: str | None = None,
 ) -> Reply:
     """/daily set's answer: what was saved, in words, and when the next post comes."""
     post = "a forum post" if forum else "a reflection"
@@ -141,6 +142,8 @@ def saved_reply(
         lines.append("Each post opens a discussion thread.")
     elif thread_asked and forum:
         lines.append("Each forum post is its own thread, so `thread` is not needed there.")
+    if tag is not None:
+        lines.append(f"The forum requires a tag: posts are tagged “{escape_markdown(tag)}”.")
     if schedule.card:
         lines.append("Each post carries the day's quote card.")
     lines.append("See it with /daily preview; all schedules with /daily list.")

@@ -64,6 +64,22 @@ def missing_permissions(
     return [name for flag, name in needed if not getattr(have, flag)]
 
 
+def post_tag(forum: discord.ForumChannel) -> discord.ForumTag | None:
+    """The tag a forum post gets: none unless the forum requires one; then a tag named like
+    a reflection or a daily post, else the first one anyone may apply (not moderated)."""
+    if not forum.flags.require_tag:
+        return None
+    usable = [t for t in forum.available_tags if not t.moderated]
+    named = [t for t in usable if any(w in t.name.casefold() for w in ("reflection", "daily"))]
+    candidates = named or usable
+    return candidates[0] if candidates else None
+
+
+def untaggable(forum: discord.ForumChannel) -> bool:
+    """True when the forum requires a tag on each post and has none Lectern may apply."""
+    return forum.flags.require_tag and post_tag(forum) is None
+
+
 def _blocked_reason(error: discord.HTTPException, where: str) -> str:
     if error.code == MISSING_ACCESS:
         return f"Lectern cannot see {where} any more (Missing Access, 50001)."
@@ -123,6 +139,8 @@ class DiscordPoster:
         if missing:
             names = ", ".join(missing)
             raise PostBlocked(f"Lectern is missing {names} in #{channel.name}.")
+        if isinstance(channel, discord.ForumChannel) and untaggable(channel):
+            raise PostBlocked(f"#{channel.name} requires a tag on each post and has none to use.")
 
     async def send(self, schedule: Schedule, message: DailyMessage, nonce: str) -> Sent:
         channel = self._channel(schedule)
@@ -144,6 +162,9 @@ class DiscordPoster:
         try:
             async with asyncio.timeout(SEND_TIMEOUT):
                 if isinstance(channel, discord.ForumChannel):
+                    tag = post_tag(channel)
+                    if tag is not None:
+                        kwargs["applied_tags"] = [tag]
                     post = await channel.create_thread(
                         name=message.title, auto_archive_duration=1440, **kwargs
                     )

@@ -169,6 +169,10 @@ class Channel:
     owner_id: int | None = None
     recipient: User | None = None
     auto_archive_duration: int = 1440
+    #: Forum and media channels: their tags (name: id), and whether a post needs one.
+    tags: dict[str, int] = field(default_factory=dict)
+    require_tag: bool = False
+    applied_tags: list[int] = field(default_factory=list)  # a forum post's tags
 
     @property
     def is_thread(self) -> bool:
@@ -201,6 +205,7 @@ class Channel:
         }
         if self.is_thread:
             data.update(
+                applied_tags=[str(t) for t in self.applied_tags],
                 owner_id=str(self.owner_id),
                 member_count=1,
                 message_count=0,
@@ -221,7 +226,17 @@ class Channel:
             )
         if self.type in (15, 16):  # forum, media: no messages of their own, only posts
             data.update(
-                available_tags=[],
+                flags=16 if self.require_tag else 0,  # REQUIRE_TAG
+                available_tags=[
+                    {
+                        "id": str(tid),
+                        "name": t,
+                        "moderated": False,
+                        "emoji_id": None,
+                        "emoji_name": None,
+                    }
+                    for t, tid in self.tags.items()
+                ],
                 default_reaction_emoji=None,
                 default_sort_order=None,
                 default_forum_layout=0 if self.type == 16 else 1,
@@ -320,8 +335,11 @@ class Guild:
         type: int = 0,
         topic: str | None = None,
         overwrites: list[Overwrite] | None = None,
+        tags: list[str] | None = None,
+        require_tag: bool = False,
     ) -> Channel:
-        """Add a text (type 0), announcement (5), forum (15) or media (16) channel."""
+        """Add a text (type 0), announcement (5), forum (15) or media (16) channel; a forum or
+        media channel may have ``tags`` and require one on each post."""
         ch = Channel(
             self._ids.next(),
             name,
@@ -330,6 +348,8 @@ class Guild:
             position=len(self.channels),
             overwrites=list(overwrites or []),
             topic=topic,
+            tags={t: self._ids.next() for t in tags or []},
+            require_tag=require_tag,
         )
         self.channels.append(ch)
         return ch

@@ -1779,7 +1779,15 @@ class FakeDiscord:
         ):
             raise DiscordError(400, 50006, "Cannot send an empty message")
         self._require(call, forum, "send_messages", *(["attach_files"] * bool(call.request.files)))
+        tags = [int(t) for t in body.get("applied_tags") or []]
+        if any(t not in forum.tags.values() for t in tags):
+            raise DiscordError(400, 50035, "Invalid Form Body", {"applied_tags": "unknown tag"})
+        if forum.require_tag and not tags:
+            raise DiscordError(
+                400, 40067, "A tag is required to create a forum post in this channel"
+            )
         thread = self._new_thread(forum, body, None, 11)
+        thread.applied_tags = tags
         # The starter message of a forum post has the thread's id.
         msg = self._new_message(thread.id, message, call.request.files, mid=thread.id)
         if self._session is not None:
