@@ -85,7 +85,7 @@ async def _set(service: Services, **kw) -> Schedule:
     }
     options.update(kw)
     await service.daily.set(**options)
-    schedule = await service.daily_store.schedule(GUILD, "daily")
+    schedule = await service.daily_store.schedule(GUILD, kw.get("name", "daily"))
     assert schedule is not None
     return schedule
 
@@ -327,3 +327,13 @@ async def test_a_resent_intent_records_the_passage_it_sends_now(
     ((_, _, message),) = poster.sent
     post = await service.daily_store.post(KEY, "2026-11-23")
     assert post is not None and post.passage_id == message.passage_id != intent.passage_id
+
+
+async def test_reflection_follows_the_daily_schedule_else_the_first_by_name(service) -> None:
+    await _set(service, name="poems", kind="poem")
+    await _set(service, name="zz essays", kind="essay")
+    first = await service.daily_picker.todays_passage(GUILD)
+    await _set(service, kind="journal")  # the "daily" schedule
+    daily = await service.daily_picker.todays_passage(GUILD)
+    assert first is not None and first[0].id.startswith("shape-of-attention-")
+    assert daily is not None and daily[0].id.startswith("metaphor-")
