@@ -15,10 +15,11 @@ from bot.core.db import Database, bundled_migrations
 from bot.core.errors import UserError
 from bot.corpus.ingest import sync_corpus
 from bot.corpus.store import CorpusStore
-from bot.daily.commands import schedule_name
 from bot.daily.days import EVERY_DAY, WEEKDAYS, WEEKENDS, DaysError, describe_days, parse_days
+from bot.daily.model import Schedule, schedule_name
 from bot.daily.order import DailyPicker
 from bot.daily.posting import make_nonce
+from bot.daily.replies import list_reply
 from bot.daily.store import DailyStore
 from bot.daily.timing import catch_up, next_due
 
@@ -70,6 +71,19 @@ def test_next_due_skips_days_that_are_not_the_schedules() -> None:
     assert day == date(2026, 11, 29)
     with pytest.raises(ValueError, match="not a set of days"):
         next_due(friday_evening, time(9), BERLIN, 0)
+
+
+def test_days_are_the_schedules_own_weekdays_not_utcs() -> None:
+    """08:00 on Mondays in Auckland (UTC+13 in summer) is Sunday evening in UTC."""
+    auckland = ZoneInfo("Pacific/Auckland")
+    sunday_noon_utc = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+    day, due = next_due(sunday_noon_utc, time(8), auckland, MON)
+    assert day == date(2026, 11, 30) and due == datetime(2026, 11, 29, 19, 0, tzinfo=UTC)
+    # and across Berlin's autumn change: Sundays at 09:00 stay 09:00 local
+    day, due = next_due(datetime(2026, 10, 20, tzinfo=UTC), time(9), BERLIN, SUN)
+    assert day == date(2026, 10, 25) and due == datetime(2026, 10, 25, 8, 0, tzinfo=UTC)
+    day, due = next_due(due, time(9), BERLIN, SUN)
+    assert day == date(2026, 11, 1) and due == datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
 
 
 def test_catch_up_counts_only_the_schedules_days_as_missed() -> None:
@@ -129,6 +143,12 @@ async def test_a_database_with_one_schedule_per_server_migrates_to_named_schedul
             thread, next_date, next_due, created_at, updated_at, card)
             VALUES (42, 7, '09:00', 'Europe/Berlin', NULL, 1, '2026-11-25', 1, 0, 0, 1)"""
         )
+        await db.run(  # a post on its way when the old Lectern stopped
+            """INSERT INTO daily_posts (guild_id, local_date, passage_id, cycle, state, nonce,
+            channel_id, due_at, attempted_at) VALUES (42, '2026-11-25', ?, 0, 'intent',
+            'ld16.20261125', 7, 0, 5)""",
+            (ids[2],),
+        )
         for n, passage in enumerate(ids[:2]):
             await db.run(
                 """INSERT INTO daily_posts (guild_id, local_date, passage_id, cycle, state,
@@ -144,17 +164,51 @@ async def test_a_database_with_one_schedule_per_server_migrates_to_named_schedul
         assert schedule.days == EVERY_DAY and schedule.document is None and schedule.kind is None
         history = await store.history(schedule.key, "2026-11-01")
         assert [(p.local_date, p.message_id) for p in history] == [
-            ("2026-11-24", 101), ("2026-11-23", 100),
+            ("2026-11-25", None), ("2026-11-24", 101), ("2026-11-23", 100),
         ]  # fmt: skip
+        intent = await store.post(schedule.key, "2026-11-25")
+        assert intent is not None and intent.nonce == "ld16.20261125"  # resent with its nonce
         cycle, seen, last = await store.current_cycle(schedule.key)
-        assert (cycle, seen, last) == (0, set(ids[:2]), ids[1])
+        assert (cycle, seen, last) == (0, set(ids[:3]), ids[2])
         picker = DailyPicker(CorpusStore(db), store, lambda: datetime.now(UTC))
         chosen = await picker.next_unseen(schedule)
 
         def before_names(passage_id: str) -> bytes:  # the order key of one-schedule Lectern
             return hashlib.blake2b(f"42:0:{passage_id}".encode(), digest_size=8).digest()
 
-        assert chosen is not None and chosen[0].id == min(ids[2:], key=before_names)
+        assert chosen is not None and chosen[0].id == min(ids[3:], key=before_names)
     raw = sqlite3.connect(path)
     assert raw.execute("PRAGMA user_version").fetchone()[0] == len(migrations)
+    indexes = {r[0] for r in raw.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert {"daily_schedules_due", "daily_schedules_by_channel", "daily_posts_by_cycle"} <= indexes
+    plan = raw.execute(
+        "EXPLAIN QUERY PLAN SELECT guild_id FROM daily_schedules WHERE next_due <= 5 "
+        "AND paused_reason IS NULL ORDER BY next_due LIMIT 10"
+    ).fetchall()
+    assert "daily_schedules_due" in str(plan)
     raw.close()
+
+
+def test_a_long_list_keeps_whole_schedules_and_says_how_many_are_left_out() -> None:
+    reason = "Lectern lacks a permission in #a-channel-with-a-long-name (Missing Permissions). " * 3
+    schedules = [
+        Schedule(
+            guild_id=1,
+            channel_id=10**18 + n,
+            local_time="09:00",
+            zone="America/Argentina/ComodRivadavia",
+            role_id=None,
+            thread=False,
+            next_date="2026-11-23",
+            next_due=1_790_000_000,
+            name=f"schedule number {n:02d} of many",
+            paused_reason=reason if n % 2 else None,
+        )
+        for n in range(100)
+    ]
+    (card,) = list_reply(schedules, {}, 100).cards
+    blocks = card.description.split("\n\n")
+    assert len(card.description) <= 4000 and blocks[-1].startswith("… and ")
+    left_out = int(blocks[-1].split()[2])
+    assert len(blocks) - 1 + left_out == 100
+    assert all(b.count("<t:") == 2 * b.count(":R>") for b in blocks)  # no timestamp cut

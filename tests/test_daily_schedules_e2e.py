@@ -289,3 +289,99 @@ async def test_a_forum_that_requires_a_tag_gets_posts_with_one(fake_discord, tmp
     assert "posts are tagged “Daily reflection”" in text(reply)
     (thread,) = [t for t in guild.threads if t.parent_id == tagged.id]
     assert thread.applied_tags == [tagged.tags["Daily reflection"]]
+
+
+async def test_two_schedules_in_one_channel_never_take_each_others_post(
+    fake_discord, tmp_path, guild, admin, monkeypatch
+) -> None:
+    """Both show the only passage there is, under the same title: after a crash past the
+    nonce window, the second schedule does not mistake the first one's message for its own."""
+    folder = tmp_path / "passages"
+    folder.mkdir()
+    (folder / "one.md").write_text(
+        '+++\ntitle = "One Thought"\nkind = "journal"\nsource = "a test"\n+++\n\nOnly this.\n',
+        encoding="utf-8",
+    )
+    general = guild.channel("general")
+    clock = TestClock(MONDAY)
+    async with run_lectern(fake_discord, tmp_path, clock=clock, passages=folder) as bot:
+        await set_daily(fake_discord, guild, admin, name="first")
+        await set_daily(fake_discord, guild, admin, name="second")
+        poster = scheduler(bot).poster
+        original = poster.send
+
+        async def second_dies(schedule, message, nonce):  # type: ignore[no-untyped-def]
+            if schedule.name == "second":
+                raise Crash
+            return await original(schedule, message, nonce)
+
+        monkeypatch.setattr(poster, "send", second_dies)
+        with pytest.raises(Crash):
+            await scheduler(bot).run_due(at(0, 8))
+        monkeypatch.undo()
+    (mine,) = posts(fake_discord, general)
+    clock.now = at(0, 8, 10)  # past the nonce window: the restart looks in the channel
+    async with run_lectern(fake_discord, tmp_path, clock=clock, passages=folder, sync=False) as bot:
+        await fake_discord.wait_for(lambda: len(posts(fake_discord, general)) == 2)
+        daily = bot.services.daily_store  # type: ignore[union-attr]
+        first = await daily.post((guild.id, "first"), "2026-11-23")
+        second = await daily.post((guild.id, "second"), "2026-11-23")
+    theirs = posts(fake_discord, general)[1]
+    assert passage_of(mine) == passage_of(theirs) == "one-1"
+    assert first is not None and first.message_id == int(mine["id"])
+    assert second is not None and second.message_id == int(theirs["id"])
+
+
+async def test_a_forum_lookup_without_read_message_history_pauses_instead_of_reposting(
+    fake_discord, tmp_path, guild, admin, monkeypatch
+) -> None:
+    ideas = guild.channel("ideas")
+    clock = TestClock(MONDAY)
+    async with run_lectern(fake_discord, tmp_path, clock=clock) as bot:
+        await set_daily(fake_discord, guild, admin, channel=ideas)
+        poster = scheduler(bot).poster
+        original = poster.send
+
+        async def dying_send(schedule, message, nonce):  # type: ignore[no-untyped-def]
+            await original(schedule, message, nonce)
+            raise Crash
+
+        monkeypatch.setattr(poster, "send", dying_send)
+        with pytest.raises(Crash):
+            await scheduler(bot).run_due(at(0, 8))
+    # while Lectern is down, someone takes away Read Message History in the forum
+    fake_discord.deny(ideas, guild.me, discord.Permissions(read_message_history=True))
+    clock.now = at(0, 8, 1)
+    async with run_lectern(fake_discord, tmp_path, clock=clock, sync=False) as bot:
+        daily = bot.services.daily_store  # type: ignore[union-attr]
+
+        async def paused() -> bool:
+            schedule = await daily.schedule(guild.id, "daily")
+            return schedule is not None and not schedule.active
+
+        assert await until(paused)
+        status = await fake_discord.slash("daily status", guild=guild, user=admin)
+        refused = await set_daily(fake_discord, guild, admin, channel=ideas)
+        ideas.overwrites.clear()  # fixed
+        await fake_discord.dispatch("CHANNEL_UPDATE", ideas.to_dict())
+        await fake_discord.wait_for(
+            lambda: (
+                bot.get_channel(ideas.id)
+                .permissions_for(  # type: ignore[union-attr]
+                    bot.get_guild(guild.id).me  # type: ignore[union-attr]
+                )
+                .read_message_history
+            )
+        )
+        await set_daily(fake_discord, guild, admin, channel=ideas)  # resumes: woken, it looks
+
+        async def recorded() -> bool:
+            post = await daily.post((guild.id, "daily"), "2026-11-23")
+            return post is not None and post.state == "sent"
+
+        assert await until(recorded)
+        post = await daily.post((guild.id, "daily"), "2026-11-23")
+    assert "paused" in text(status) and "Missing Permissions" in text(status)
+    assert "missing **Read Message History**" in text(refused)
+    (thread,) = [t for t in guild.threads if t.parent_id == ideas.id]  # still only one post
+    assert post is not None and post.thread_id == thread.id

@@ -3,6 +3,7 @@ poster (crashes, retries, pauses, missed days), time given explicitly."""
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 from datetime import UTC, date, datetime, timedelta
 
@@ -10,8 +11,8 @@ import pytest
 
 from bot.config import Settings
 from bot.core.db import Database
-from bot.daily.commands import Placement
-from bot.daily.model import INTENT, Post, Schedule, ShardFilter
+from bot.core.errors import UserError
+from bot.daily.model import INTENT, Placement, Post, Schedule, ShardFilter
 from bot.daily.posting import DailyMessage, PostBlocked, PostTransient, Sent, make_nonce
 from bot.daily.store import DailyStore
 from bot.services import Services, build_services
@@ -40,7 +41,10 @@ class FakePoster:
             raise self.fail
 
     def deduplicates(self, schedule: Schedule) -> bool:
-        return True
+        return self.nonces_work
+
+    nonces_work = True  # False: like a forum post, a repeated send posts twice
+    lookup_error: Exception | None = None
 
     async def send(self, schedule: Schedule, message: DailyMessage, nonce: str) -> Sent:
         if self.fail is not None:
@@ -54,8 +58,12 @@ class FakePoster:
             raise Crash
         return sent
 
-    async def find_sent(self, schedule: Schedule, post: Post, title: str) -> Sent | None:
+    async def find_sent(
+        self, schedule: Schedule, post: Post, title: str, taken: frozenset[int]
+    ) -> Sent | None:
         self.lookups += 1
+        if self.lookup_error is not None:
+            raise self.lookup_error
         return self.by_nonce.get(post.nonce or "")
 
     async def open_thread(self, schedule: Schedule, sent: Sent, name: str) -> int:
@@ -337,3 +345,66 @@ async def test_reflection_follows_the_daily_schedule_else_the_first_by_name(serv
     daily = await service.daily_picker.todays_passage(GUILD)
     assert first is not None and first[0].id.startswith("shape-of-attention-")
     assert daily is not None and daily[0].id.startswith("metaphor-")
+
+
+async def test_without_nonces_a_failed_lookup_never_sends_again(service) -> None:
+    """Where a repeated send would post twice (a forum), not knowing whether the post went
+    out means waiting, not sending: retried while Discord cannot tell, paused when a
+    permission is missing, and the post is found once Discord can answer."""
+    await _set(service)
+    poster = FakePoster()
+    poster.nonces_work = False
+    poster.crash_after_send = True
+    with pytest.raises(Crash):
+        await _run(service, poster, DUE)
+    poster.crash_after_send = False
+    poster.lookup_error = PostTransient("Discord error 503")
+    assert await _run(service, poster, DUE + timedelta(seconds=30)) == ["retrying"]
+    poster.lookup_error = PostBlocked("Lectern lacks a permission in #forum")
+    schedule = await service.daily_store.schedule(GUILD, "daily")
+    assert schedule is not None
+    assert await service.daily_runner.run_one(schedule, DUE + timedelta(minutes=2), poster) == (
+        "paused"
+    )
+    poster.lookup_error = None
+    await _set(service)  # someone fixed it and ran /daily set again
+    assert await _run(service, poster, DUE + timedelta(minutes=3)) == ["sent"]
+    assert len(poster.sent) == 1  # never a second post
+    post = await service.daily_store.post(KEY, "2026-11-23")
+    assert post is not None and post.state == "sent" and post.message_id == 1000
+
+
+async def test_a_running_post_never_overwrites_newer_settings(service) -> None:
+    """/daily set while a post of the old settings is on its way: that post completes, but the
+    new days and time stand (the runner's writes are guarded by the schedule's revision)."""
+    old = await _set(service)
+    await _set(service, days_text="sat", time_text="10:00")  # revision + 1
+    poster = FakePoster()
+    assert await service.daily_runner.run_one(old, DUE, poster) == "sent"
+    schedule = await service.daily_store.schedule(GUILD, "daily")
+    assert schedule is not None and (schedule.next_date, schedule.local_time) == (
+        "2026-11-28", "10:00",
+    )  # fmt: skip
+    assert schedule.revision == 1 and len(poster.sent) == 1
+
+
+async def test_a_date_that_is_not_one_of_the_schedules_days_is_never_posted(service) -> None:
+    schedule = await _set(service, days_text="sat")
+    monday = dataclasses.replace(schedule, next_date="2026-11-23", next_due=int(DUE.timestamp()))
+    poster = FakePoster()
+    assert await service.daily_runner.run_one(monday, DUE, poster) == "skipped"
+    assert poster.sent == [] and await service.daily_store.post(KEY, "2026-11-23") is None
+
+
+async def test_the_history_of_a_schedule_turned_off_stays_readable(service) -> None:
+    await _set(service, name="poems", kind="poem")
+    await _set(service, time_text="10:00")
+    assert sorted(await _run(service, FakePoster(), DUE + timedelta(hours=1))) == ["late", "sent"]
+    await service.daily.off(GUILD, "Poems")
+    history = await service.daily.history(GUILD, 7, "POEMS")
+    with pytest.raises(UserError) as unknown:
+        await service.daily.history(GUILD, 7, "essays")
+    (card,) = history.cards
+    assert card.title is not None and card.title.endswith(": poems")
+    assert "shape-of-attention-" in card.description
+    assert "no schedule called “essays”" in str(unknown.value) and "**daily**" in str(unknown.value)

@@ -18,8 +18,7 @@ from ..core.reply import Choice, Reply
 from ..discord.answer import answer
 from ..discord.bot import LecternBot
 from ..discord.poster import missing_permissions, post_tag, untaggable
-from .commands import Placement
-from .model import NAME_MAX
+from .model import NAME_MAX, Placement
 
 log = logging.getLogger(__name__)
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -14,7 +12,7 @@ from ..core.text import clip, escape_markdown, split_text
 from ..reading.lookup import Lookup
 from ..reading.replies import reflection_reply
 from .days import DaysError, describe_days, parse_days
-from .model import DEFAULT_NAME, KINDS, NAME_MAX, Schedule
+from .model import INTENT, KINDS, Placement, Schedule, schedule_name
 from .order import DailyPicker
 from .posting import schedule_tag
 from .replies import (
@@ -39,29 +37,6 @@ from .timing import (
 DEFAULT_HISTORY_DAYS = 14
 MAX_HISTORY_DAYS = 60
 CHOICES = 25
-
-
-@dataclass(frozen=True, slots=True)
-class Placement:
-    """Where /daily set posts, as the Discord side found it."""
-
-    channel_id: int
-    forum: bool = False  # a forum or media channel: each post is a forum post
-    media: bool = False
-    missing: tuple[str, ...] = ()  # permissions Lectern lacks there
-    tag: str | None = None  # the tag each forum post gets, when the forum requires one
-
-
-def schedule_name(typed: str | None) -> str:
-    """A schedule name as stored: spaces collapsed, 1-32 printable characters."""
-    if typed is None or not typed.strip():
-        return DEFAULT_NAME
-    name = " ".join(typed.split())
-    if len(name) > NAME_MAX:
-        raise UserError(f"A schedule name is at most {NAME_MAX} characters, e.g. `poems`.")
-    if any(unicodedata.category(c)[0] == "C" for c in name):
-        raise UserError("A schedule name is plain text, e.g. `poems` or `weekday mornings`.")
-    return name
 
 
 class DailyCommands:
@@ -127,6 +102,10 @@ class DailyCommands:
         card = where.media if card is None else card  # a media channel is a gallery of cards
         now = self.clock()
         day, due = next_due(now, local_time, zone, days)
+        if same is not None and await self._unfinished(same):
+            # A post of that date was on its way (the schedule paused meanwhile): finish it
+            # first, so the runner looks for it instead of leaving it half-recorded.
+            day, due = date.fromisoformat(same.next_date), now
         schedule = Schedule(
             guild_id=guild_id,
             channel_id=where.channel_id,
@@ -149,6 +128,10 @@ class DailyCommands:
         return saved_reply(
             schedule, title, role_note, thread, forum=where.forum, tag=where.tag, changed=changed
         )
+
+    async def _unfinished(self, schedule: Schedule) -> bool:
+        post = await self.store.post(schedule.key, schedule.next_date)
+        return post is not None and post.state == INTENT
 
     def _check_room(self, existing: list[Schedule], name: str) -> None:
         if len(existing) >= self.max_schedules:
@@ -280,19 +263,33 @@ class DailyCommands:
         self, guild_id: int, days: int = DEFAULT_HISTORY_DAYS, name: str | None = None
     ) -> Reply:
         """/daily history: what one schedule posted (or missed) on each of the last ``days``
-        dates; with no schedule left, what every past schedule of the server did."""
+        dates, also one turned off since (its posts are kept); with no name and no schedule
+        left, what every past schedule of the server did."""
         days = min(max(days, 1), MAX_HISTORY_DAYS)
         schedules = await self.store.schedules(guild_id)
-        schedule = await self.pick(guild_id, name) if schedules else None
-        zone = ZoneInfo(schedule.zone) if schedule else UTC
+        typed = " ".join(name.split()) if name and name.strip() else None
+        match = next(
+            (s for s in schedules if typed and s.name.casefold() == typed.casefold()), None
+        )
+        if typed is None and len(schedules) == 1:
+            match = schedules[0]
+        zone = ZoneInfo(match.zone) if match else UTC
         since = (self.clock().astimezone(zone).date() - timedelta(days=days - 1)).isoformat()
-        if schedule is not None:
-            posts = await self.store.history(schedule.key, since, limit=days)
+        if match is not None:
+            posts = await self.store.history(match.key, since, limit=days)
+        elif typed is not None:  # a schedule that was turned off
+            posts = await self.store.history((guild_id, typed), since, limit=days)
+            if not posts:
+                await self.pick(guild_id, typed)  # says which names there are
+        elif schedules:
+            await self.pick(guild_id, None)  # several: says to name one
+            posts = []
         else:
             posts = await self.store.guild_history(guild_id, since, limit=days * 4)
         if not posts:
             raise UserError(f"Nothing was posted here in the last {days} days.")
-        return history_reply(guild_id, posts, days, schedule.name if schedule else None)
+        shown = match.name if match else (posts[0].schedule if typed else None)
+        return history_reply(guild_id, posts, days, shown)
 
     # ------------------------------------------------------------------ autocomplete
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
+from ..core.errors import UserError
 from .days import EVERY_DAY
 
 #: Post states. ``intent`` is written before sending; the others are outcomes.
@@ -42,6 +44,7 @@ class Schedule:
     days: int = EVERY_DAY  # bit mask, Monday bit 0 (see bot.daily.days)
     document: str | None = None  # only this document's passages (slug)
     kind: str | None = None  # only passages of this kind
+    revision: int = 0  # bumped by every save: guards the runner's writes (see store.advance)
 
     @property
     def active(self) -> bool:
@@ -84,3 +87,26 @@ class ShardFilter:
     @property
     def everything(self) -> bool:
         return self.count <= 1 or len(self.ids) >= self.count
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """Where /daily set posts, as the Discord side found it."""
+
+    channel_id: int
+    forum: bool = False  # a forum or media channel: each post is a forum post
+    media: bool = False
+    missing: tuple[str, ...] = ()  # permissions Lectern lacks there
+    tag: str | None = None  # the tag each forum post gets, when the forum requires one
+
+
+def schedule_name(typed: str | None) -> str:
+    """A schedule name as stored: spaces collapsed, 1-32 printable characters."""
+    if typed is None or not typed.strip():
+        return DEFAULT_NAME
+    name = " ".join(typed.split())
+    if len(name) > NAME_MAX:
+        raise UserError(f"A schedule name is at most {NAME_MAX} characters, e.g. `poems`.")
+    if any(unicodedata.category(c)[0] == "C" for c in name):
+        raise UserError("A schedule name is plain text, e.g. `poems` or `weekday mornings`.")
+    return name

@@ -69,10 +69,13 @@ class Poster(Protocol):
 
     async def send(self, schedule: Schedule, message: DailyMessage, nonce: str) -> Sent: ...
 
-    async def find_sent(self, schedule: Schedule, post: Post, title: str) -> Sent | None:
+    async def find_sent(
+        self, schedule: Schedule, post: Post, title: str, taken: frozenset[int]
+    ) -> Sent | None:
         """The message of ``post`` if it reached the channel (looked up after a crash): a
-        message of Lectern's with ``post``'s nonce, or with the day's ``title`` and exactly
-        ``post``'s passage id in its footer."""
+        message of Lectern's, not one of ``taken`` (other schedules' posts), with ``post``'s
+        nonce, or with the day's ``title`` and exactly ``post``'s passage id in its footer.
+        Raises PostError when Discord cannot tell."""
 
     async def open_thread(self, schedule: Schedule, sent: Sent, name: str) -> int: ...
 

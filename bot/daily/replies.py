@@ -90,11 +90,25 @@ def list_reply(schedules: list[Schedule], titles: dict[str, str], limit: int) ->
         )
         passages = passages_of(s, titles.get(s.document or ""))
         blocks.append(f"{shown_name(s.name)} in <#{s.channel_id}>, {when(s)}\n{passages} · {state}")
-    description = clip("\n\n".join(blocks), 4000)
+    description = _whole_blocks(blocks, 4000)
     count = f"{len(schedules)} of at most {limit} schedules"
     footer = "Change one with /daily set name:…, stop one with /daily off name:…"
     card = Card(title="Daily schedules", description=description, footer=f"{count}. {footer}")
     return Reply(cards=(card,), ephemeral=True)
+
+
+def _whole_blocks(blocks: list[str], limit: int) -> str:
+    """The blocks that fit in ``limit`` characters, never one cut in half (a cut timestamp
+    shows as raw ``<t:17…``), with a last line saying how many are left out."""
+    shown: list[str] = []
+    for n, block in enumerate(blocks):
+        rest = len(blocks) - n - 1
+        more = f"\n\n… and {rest} more: see them by name with /daily status." if rest else ""
+        if len("\n\n".join([*shown, block])) + len(more) > limit:
+            left = len(blocks) - n
+            return "\n\n".join([*shown, f"… and {left} more: see them by name with /daily status."])
+        shown.append(block)
+    return "\n\n".join(shown)
 
 
 def history_reply(guild_id: int, posts: list[Post], days: int, name: str | None) -> Reply:

@@ -15,6 +15,7 @@ look for the message in the channel (:meth:`Poster.find_sent`), and send only if
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections import Counter
 from datetime import date, datetime, timedelta
@@ -23,6 +24,8 @@ from zoneinfo import ZoneInfo
 from ..cards.service import CardService
 from ..corpus.rows import StoredPassage
 from ..reading.replies import reflection_title
+from .days import posts_on
+from .failures import Failures
 from .model import FAILED, INTENT, LATE, MISSED, SENT, Post, Schedule
 from .order import DailyPicker
 from .posting import (
@@ -44,8 +47,6 @@ log = logging.getLogger(__name__)
 NONCE_WINDOW = timedelta(minutes=2)
 #: A post sent later than this after its time is marked late.
 LATE_AFTER = timedelta(minutes=5)
-#: Waits between retries after transient errors (the last one repeats), within the grace period.
-RETRY_DELAYS = tuple(timedelta(seconds=s) for s in (30, 60, 120, 300, 600, 1800))
 #: Missed days recorded individually after a long downtime (older ones are just skipped).
 MAX_MISSED_RECORDED = 31
 
@@ -73,11 +74,14 @@ class DailyRunner:
         self.cards = cards
         #: Outcomes since start, for /admin stats.
         self.outcomes: Counter[str] = Counter() if outcomes is None else outcomes
+        self._failed = Failures(store, grace, self._advance)
 
     async def _advance(self, schedule: Schedule, after: datetime, now: datetime) -> None:
         local_time, zone = parse_hhmm(schedule.local_time), ZoneInfo(schedule.zone)
         day, due = next_due(after, local_time, zone, schedule.days)
-        await self.store.advance(schedule.key, day.isoformat(), unix(due), unix(now))
+        await self.store.advance(
+            schedule.key, day.isoformat(), unix(due), unix(now), revision=schedule.revision
+        )
 
     async def run_one(self, schedule: Schedule, now: datetime, poster: Poster) -> str:
         """Handle one due schedule; returns the outcome (sent, late, missed, paused, ...)."""
@@ -89,6 +93,8 @@ class DailyRunner:
         local_time, zone = parse_hhmm(schedule.local_time), ZoneInfo(schedule.zone)
         day = date.fromisoformat(schedule.next_date)
         due = due_on(day, local_time, zone)
+        if not posts_on(schedule.days, day):  # e.g. set to fewer days while this was queued
+            return await self._catch_up(schedule, day, now)
         existing = await self.store.post(schedule.key, day.isoformat())
         if existing is not None and existing.state in (SENT, LATE):
             # Sent, but the crash came before the schedule moved on.
@@ -96,11 +102,16 @@ class DailyRunner:
             return "already sent"
         if now - due > self.grace:
             if existing is not None and existing.state == INTENT:
-                found = await self._find(poster, schedule, existing, day)
-                if found is not None:
-                    await self._record_sent(schedule, day, due, found, _sent_at(existing, now))
-                    await self._advance(schedule, due, now)
-                    return "recovered"
+                with contextlib.suppress(PostError):  # not found or not known: missed, unsent
+                    found = await self._find(poster, schedule, existing, day)
+                    if found is not None:
+                        await self._record_sent(schedule, day, due, found, _sent_at(existing, now))
+                        if found.thread_id is not None:
+                            await self.store.record_thread(
+                                schedule.key, day.isoformat(), found.thread_id
+                            )
+                        await self._advance(schedule, due, now)
+                        return "recovered"
             return await self._catch_up(schedule, day, now)
         if existing is not None and existing.state == INTENT:
             return await self._resume(schedule, existing, day, due, now, poster)
@@ -122,7 +133,13 @@ class DailyRunner:
                 channel_id=schedule.channel_id,
             )
             self.outcomes["missed"] += 1
-        await self.store.advance(schedule.key, plan.next_date.isoformat(), plan.next_due, unix(now))
+        await self.store.advance(
+            schedule.key,
+            plan.next_date.isoformat(),
+            plan.next_due,
+            unix(now),
+            revision=schedule.revision,
+        )
         return "catching up" if plan.within_grace else "skipped"
 
     async def _post(
@@ -174,7 +191,18 @@ class DailyRunner:
             or now - from_unix(attempted) > NONCE_WINDOW
             or not poster.deduplicates(schedule)
         ):
-            found = await self._find(poster, schedule, post, day)
+            # Sending again is safe only if the post is not there; not knowing is no answer.
+            try:
+                found = await self._find(poster, schedule, post, day)
+            except PostBlocked as error:  # e.g. no Read Message History: a human must fix it
+                # Paused, but the intent stays: /daily set resumes it, and the runner looks again.
+                await self.store.pause(
+                    schedule.key, str(error), unix(now), revision=schedule.revision
+                )
+                return "paused"
+            except PostError as error:
+                unknown = PostTransient(f"could not check whether the post went out: {error}")
+                return await self._failed(schedule, day, due, now, unknown)
             if found is not None:
                 at = _sent_at(post, now)
                 return await self._after_send(schedule, day, due, now, found, poster, at)
@@ -191,11 +219,13 @@ class DailyRunner:
         return await self._send(schedule, post, passage, day, due, now, poster)
 
     async def _find(self, poster: Poster, schedule: Schedule, post: Post, day: date) -> Sent | None:
+        """The post's message if it went out; raises PostError when Discord cannot tell."""
+        taken = await self.store.messages_of_others(schedule.key, day.isoformat())
         try:
-            return await poster.find_sent(schedule, post, reflection_title(day))
+            return await poster.find_sent(schedule, post, reflection_title(day), taken)
         except PostError as error:
             log.info("Could not look for %s's post of %s: %s", schedule.key, day, error)
-            return None
+            raise
 
     async def _send(
         self,
@@ -256,41 +286,6 @@ class DailyRunner:
         await self._advance(schedule, due, now)
         log.info("Daily reflection %s on %s posted%s", schedule.key, day, " late" * late)
         return "late" if late else "sent"
-
-    async def _failed(
-        self,
-        schedule: Schedule,
-        day: date,
-        due: datetime,
-        now: datetime,
-        error: Exception,
-    ) -> str:
-        key, text = schedule.key, str(error)
-        if isinstance(error, PostBlocked):
-            # Never retried in a loop: paused until someone fixes it and runs /daily set.
-            await self.store.record_outcome(
-                key, day.isoformat(), FAILED, due_at=unix(due), error=text,
-                channel_id=schedule.channel_id,
-            )  # fmt: skip
-            await self.store.pause(key, text, unix(now))
-            log.warning("Daily reflections %s paused: %s", key, text)
-            return "paused"
-        if isinstance(error, PostTransient):
-            attempts = schedule.attempts + 1
-            delay = RETRY_DELAYS[min(attempts - 1, len(RETRY_DELAYS) - 1)]
-            retry_at = now + delay
-            if retry_at - due <= self.grace:
-                await self.store.retry_later(key, unix(retry_at), attempts, text, unix(now))
-                log.info("Daily post %s failed (%s); retry %s", key, text, retry_at)
-                return "retrying"
-            text = f"gave up after {attempts} attempts: {text}"
-        await self.store.record_outcome(
-            key, day.isoformat(), FAILED, due_at=unix(due), error=text,
-            channel_id=schedule.channel_id,
-        )  # fmt: skip
-        await self.store.note_error(key, text, unix(now))
-        await self._advance(schedule, due, now)
-        return "failed"
 
     async def _nothing_to_post(
         self, schedule: Schedule, day: date, due: datetime, now: datetime

@@ -100,7 +100,12 @@ class Scheduler:
             log.exception("Daily post %s failed", schedule.key)
             retry = unix(now + timedelta(minutes=1))
             await self.store.retry_later(
-                schedule.key, retry, schedule.attempts + 1, "internal error", unix(now)
+                schedule.key,
+                retry,
+                schedule.attempts + 1,
+                "internal error",
+                unix(now),
+                revision=schedule.revision,
             )
             return "error"
 

@@ -30,6 +30,9 @@ POST_PERMISSIONS = (
     ("view_channel", "View Channel"),
     ("send_messages", "Send Messages"),
     ("embed_links", "Embed Links"),
+    # After a crash past Discord's nonce window, reading the channel back is how Lectern knows
+    # whether the post went out (without it Discord answers an empty history).
+    ("read_message_history", "Read Message History"),
 )
 CARD_PERMISSIONS = (("attach_files", "Attach Files"),)
 THREAD_PERMISSIONS = (
@@ -42,6 +45,9 @@ FORUM_PERMISSIONS = (
     ("view_channel", "View Channel"),
     ("send_messages", "Create Posts"),
     ("send_messages_in_threads", "Send Messages in Threads"),
+    # A forum post takes no nonce: after a crash the only way to know it went out is to read
+    # its first message back, which needs this.
+    ("read_message_history", "Read Message History"),
 )
 #: Discord JSON error codes (discord.com/developers/docs/topics/opcodes-and-status-codes).
 MISSING_ACCESS, MISSING_PERMISSIONS, UNKNOWN_CHANNEL = 50001, 50013, 10003
@@ -174,31 +180,38 @@ class DiscordPoster:
             raise _translate(error, f"#{channel.name}") from error
         return Sent(channel.id, sent.id)
 
-    async def find_sent(self, schedule: Schedule, post: Post, title: str) -> Sent | None:
+    async def find_sent(
+        self, schedule: Schedule, post: Post, title: str, taken: frozenset[int]
+    ) -> Sent | None:
         channel = self._channel(schedule)
         me = self.client.user
         try:
             if isinstance(channel, discord.ForumChannel):
-                return await self._find_forum_post(channel, post, title)
+                return await self._find_forum_post(channel, post, title, taken)
             async for message in channel.history(limit=HISTORY_LIMIT):
-                if me is not None and message.author.id == me.id and _is_post(message, post, title):
+                if me is None or message.author.id != me.id or message.id in taken:
+                    continue
+                if _is_post(message, post, title):
                     return Sent(channel.id, message.id)
         except (discord.HTTPException, TimeoutError, aiohttp.ClientError, OSError) as error:
             raise _translate(error, f"#{channel.name}") from error
         return None
 
     async def _find_forum_post(
-        self, forum: discord.ForumChannel, post: Post, title: str
+        self, forum: discord.ForumChannel, post: Post, title: str, taken: frozenset[int]
     ) -> Sent | None:
         """Lectern's active post of that title in ``forum`` whose starter message is ``post``'s
         (a forum post has no nonce to match, so its passage id decides)."""
         me = self.client.user
         for thread in await forum.guild.active_threads():
-            if thread.parent_id != forum.id or thread.name != title:
+            if thread.parent_id != forum.id or thread.name != title or thread.id in taken:
                 continue
             if me is None or thread.owner_id != me.id:
                 continue
-            starter = await thread.fetch_message(thread.id)
+            try:
+                starter = await thread.fetch_message(thread.id)
+            except discord.NotFound:  # its first message was deleted: not this post
+                continue
             if _is_post(starter, post, title):
                 return Sent(thread.id, starter.id, thread_id=thread.id)
         return None

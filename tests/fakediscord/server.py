@@ -1690,7 +1690,9 @@ class FakeDiscord:
         return _json(public[:limit])
 
     async def _get_message(self, call: Call) -> web.Response:
+        """Get Channel Message: needs View Channel and Read Message History (403 50013)."""
         channel = self._channel_or_404(call)
+        self._require(call, channel, "read_message_history")
         return _json(self._public(self._message_or_404(call, channel)))
 
     async def _edit_message(self, call: Call) -> web.Response:
@@ -1815,7 +1817,8 @@ class FakeDiscord:
             for t in visible
             if t.owner_id == self.bot_user.id
         ]
-        return _json({"threads": [t.to_dict() for t in visible], "members": members})
+        body = {"threads": [t.to_dict() for t in visible], "members": members, "has_more": False}
+        return _json(body)
 
     async def _open_dm(self, call: Call) -> web.Response:
         rid = int((call.body or {}).get("recipient_id") or 0)

@@ -23,6 +23,8 @@ CREATE TABLE daily_schedules_new (
     created_by    INTEGER,
     created_at    INTEGER NOT NULL,
     updated_at    INTEGER NOT NULL,
+    revision      INTEGER NOT NULL DEFAULT 0,  -- +1 on each /daily set: a running post's
+                                               -- outcome never overwrites newer settings
     PRIMARY KEY (guild_id, name),
     CHECK (document IS NULL OR kind IS NULL)
 );
