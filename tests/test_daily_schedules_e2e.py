@@ -12,7 +12,15 @@ import pytest
 from bot.daily.posting import footer_passage_id, make_nonce
 from tests.fakediscord import FakeDiscord
 from tests.lectern_harness import TestClock, run_lectern, shown
-from tests.test_daily_e2e import Crash, posts, scheduler, set_daily, text, until
+from tests.test_daily_e2e import (
+    Crash,
+    die_while_posting,
+    posts,
+    scheduler,
+    set_daily,
+    text,
+    until,
+)
 
 MONDAY = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)  # 08:00 in Berlin
 
@@ -193,16 +201,7 @@ async def test_a_forum_post_survives_a_crash_without_a_second_post(
     clock = TestClock(MONDAY)
     async with run_lectern(fake_discord, tmp_path, clock=clock) as bot:
         await set_daily(fake_discord, guild, admin, channel=ideas)
-        poster = scheduler(bot).poster
-        original = poster.send
-
-        async def dying_send(schedule, message, nonce):  # type: ignore[no-untyped-def]
-            await original(schedule, message, nonce)
-            raise Crash
-
-        monkeypatch.setattr(poster, "send", dying_send)
-        with pytest.raises(Crash):
-            await scheduler(bot).run_due(at(0, 8))
+        await die_while_posting(bot, monkeypatch, after_send=True)  # at 09:00 on Monday
     clock.now = at(0, 8, 1)
     async with run_lectern(fake_discord, tmp_path, clock=clock, sync=False) as bot:
         daily = bot.services.daily_store  # type: ignore[union-attr]
@@ -339,16 +338,7 @@ async def test_a_forum_lookup_without_read_message_history_pauses_instead_of_rep
     clock = TestClock(MONDAY)
     async with run_lectern(fake_discord, tmp_path, clock=clock) as bot:
         await set_daily(fake_discord, guild, admin, channel=ideas)
-        poster = scheduler(bot).poster
-        original = poster.send
-
-        async def dying_send(schedule, message, nonce):  # type: ignore[no-untyped-def]
-            await original(schedule, message, nonce)
-            raise Crash
-
-        monkeypatch.setattr(poster, "send", dying_send)
-        with pytest.raises(Crash):
-            await scheduler(bot).run_due(at(0, 8))
+        await die_while_posting(bot, monkeypatch, after_send=True)  # at 09:00 on Monday
     # while Lectern is down, someone takes away Read Message History in the forum
     fake_discord.deny(ideas, guild.me, discord.Permissions(read_message_history=True))
     clock.now = at(0, 8, 1)
