@@ -315,8 +315,10 @@ async def test_two_schedules_in_one_channel_never_take_each_others_post(
             return await original(schedule, message, nonce)
 
         monkeypatch.setattr(poster, "send", second_dies)
+        first, second = await bot.services.daily_store.schedules(guild.id)  # type: ignore[union-attr]
+        assert await scheduler(bot).runner.run_one(first, at(0, 8), poster) == "sent"
         with pytest.raises(Crash):
-            await scheduler(bot).run_due(at(0, 8))
+            await scheduler(bot).runner.run_one(second, at(0, 8), poster)
         monkeypatch.undo()
     (mine,) = posts(fake_discord, general)
     clock.now = at(0, 8, 10)  # past the nonce window: the restart looks in the channel

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import sqlite3
+from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -408,3 +409,17 @@ async def test_the_history_of_a_schedule_turned_off_stays_readable(service) -> N
     assert card.title is not None and card.title.endswith(": poems")
     assert "shape-of-attention-" in card.description
     assert "no schedule called “essays”" in str(unknown.value) and "**daily**" in str(unknown.value)
+
+
+async def test_a_burst_comes_in_an_order_that_changes_from_day_to_day(store: Services) -> None:
+    """Thousands due at 09:00 go out over minutes: no server may always be the last."""
+    daily = DailyStore(store.db)
+    ids = [((n * 7_919_111) << 22) | n for n in range(1, 61)]
+    for gid in ids:
+        await daily.save_schedule(Schedule(gid, 1, "09:00", "UTC", None, False, "x", 100), 0)
+    days = [86_400 * d + 100 for d in range(20_000, 20_007)]
+    orders = [[s.guild_id for s in await daily.due(day, None, limit=100)] for day in days]
+    assert all(sorted(order) == sorted(ids) for order in orders)
+    assert len({tuple(order) for order in orders}) == len(days)  # a new order every day
+    lasts = Counter(order[-1] for order in orders)
+    assert max(lasts.values()) <= 2  # shuffled: no server is last day after day

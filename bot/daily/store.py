@@ -144,13 +144,18 @@ class DailyStore(PostLog):
         return f" AND ((guild_id >> 22) % ?) IN ({marks})", [shards.count, *sorted(shards.ids)]
 
     async def due(self, now: int, shards: ShardFilter | None, limit: int = 100) -> list[Schedule]:
-        """Active schedules due at ``now``, earliest first: one range scan of the due index."""
+        """Active schedules due at ``now``, earliest first: one range scan of the due index.
+
+        Schedules due at the same instant (thousands at 09:00) come shuffled, in an order
+        that changes from day to day (``lectern_shuffle``, see ``bot/core/db.py``), so that no
+        server's post is always the last of the burst.
+        """
         where, params = self._shard_sql(shards)
         rows = await self._all(
             f"""SELECT {_SCHEDULE_COLUMNS} FROM daily_schedules INDEXED BY daily_schedules_due
             WHERE next_due <= ? AND paused_reason IS NULL{where}
-            ORDER BY next_due LIMIT ?""",
-            (now, *params, limit),
+            ORDER BY next_due, lectern_shuffle(?, guild_id, name) LIMIT ?""",
+            (now, *params, now // 86_400, limit),
         )
         return [_schedule(r) for r in rows]
 

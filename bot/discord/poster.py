@@ -10,6 +10,7 @@ from typing import Any
 import aiohttp
 import discord
 
+from ..core.pacing import Pacer
 from ..daily.model import Post, Schedule
 from ..daily.posting import (
     DailyMessage,
@@ -22,6 +23,9 @@ from ..daily.posting import (
 from .convert import component_texts, to_files, to_layout
 
 SEND_TIMEOUT = 30.0
+#: Requests a second the daily poster makes at most: under Discord's global 50 a second, with
+#: room left for everything else the bot does meanwhile (interaction answers are exempt).
+DAILY_REQUESTS_PER_SECOND = 45.0
 #: How far back a crashed post is looked for in its channel.
 HISTORY_LIMIT = 50
 
@@ -118,8 +122,10 @@ def _translate(error: BaseException, where: str) -> Exception:
 class DiscordPoster:
     """The :class:`~bot.daily.posting.Poster` that posts through discord.py."""
 
-    def __init__(self, client: discord.Client) -> None:
+    def __init__(self, client: discord.Client, pacer: Pacer | None = None) -> None:
         self.client = client
+        #: Every request below waits its turn here (see bot/core/pacing.py).
+        self.pacer = pacer or Pacer(DAILY_REQUESTS_PER_SECOND)
 
     def _channel(self, schedule: Schedule) -> Postable:
         guild = self.client.get_guild(schedule.guild_id)
@@ -166,6 +172,7 @@ class DiscordPoster:
         if reply.attachments:  # the day's card
             kwargs["files"] = to_files(reply)
         try:
+            await self.pacer.wait()
             async with asyncio.timeout(SEND_TIMEOUT):
                 if isinstance(channel, discord.ForumChannel):
                     tag = post_tag(channel)
@@ -188,6 +195,7 @@ class DiscordPoster:
         try:
             if isinstance(channel, discord.ForumChannel):
                 return await self._find_forum_post(channel, post, title, taken)
+            await self.pacer.wait()
             async for message in channel.history(limit=HISTORY_LIMIT):
                 if me is None or message.author.id != me.id or message.id in taken:
                     continue
@@ -203,12 +211,14 @@ class DiscordPoster:
         """Lectern's active post of that title in ``forum`` whose starter message is ``post``'s
         (a forum post has no nonce to match, so its passage id decides)."""
         me = self.client.user
+        await self.pacer.wait()
         for thread in await forum.guild.active_threads():
             if thread.parent_id != forum.id or thread.name != title or thread.id in taken:
                 continue
             if me is None or thread.owner_id != me.id:
                 continue
             try:
+                await self.pacer.wait()
                 starter = await thread.fetch_message(thread.id)
             except discord.NotFound:  # its first message was deleted: not this post
                 continue
@@ -224,6 +234,7 @@ class DiscordPoster:
         if missing:
             raise PostBlocked(f"Lectern is missing {', '.join(missing)} in #{channel.name}.")
         try:
+            await self.pacer.wait()
             thread = await channel.get_partial_message(sent.message_id).create_thread(
                 name=name, auto_archive_duration=1440
             )

@@ -27,6 +27,7 @@ import discord
 from aiohttp import WSMsgType, web
 
 from . import rules
+from .limits import RateLimiter
 from .models import (
     ALL_PERMISSIONS,
     DEFAULT_BOT_PERMISSIONS,
@@ -323,6 +324,8 @@ class FakeDiscord:
         self.resume_count = 0
         self._failing_channels: dict[int, DiscordError] = {}
         self._rate_limits: list[RateLimitRule] = []
+        #: Discord's global and per-route limits, once enforce_rate_limits() turns them on
+        self.limiter: RateLimiter | None = None
         self._session: _Session | None = None
         self._hold: asyncio.Event | None = None
         self._conns: list[_Conn] = []
@@ -567,6 +570,15 @@ class FakeDiscord:
             10003: "Unknown Channel",
         }.get(code, "Error")
         self._failing_channels[cid] = DiscordError(status, code, message)
+
+    def enforce_rate_limits(
+        self, *, per_second: int = 50, bucket_size: int = 5, bucket_seconds: float = 5.0
+    ) -> RateLimiter:
+        """From now on, answer like Discord over its rate limits (see ``limits.py``): 429 past
+        ``per_second`` requests a second (interaction endpoints exempt) or past a channel
+        route's bucket. The limiter counts what was allowed and refused."""
+        self.limiter = RateLimiter(per_second, bucket_size, bucket_seconds)
+        return self.limiter
 
     def heal_channel(self, channel: Channel | int) -> None:
         """Undo :meth:`fail_channel`."""
@@ -1302,6 +1314,23 @@ class FakeDiscord:
                     "global": rule.is_global,
                 }
                 return _json(body, status=429, headers=headers)
+        bucket: dict[str, str] = {}
+        if self.limiter is not None:
+            refusal, bucket = self.limiter.check(req.method, template, params.get("channel_id"))
+            if refusal is not None:
+                scope = "global" if refusal.is_global else "user"
+                # "Via": Discord's 429s come through Google's front; discord.py takes a 429
+                # without it for a Cloudflare ban and gives up.
+                headers = {"Via": "1.1 google", "X-RateLimit-Scope": scope,
+                           "Retry-After": str(max(1, round(refusal.retry_after)))}  # fmt: skip
+                if refusal.is_global:
+                    headers["X-RateLimit-Global"] = "true"
+                body = {
+                    "message": "You are being rate limited.",
+                    "retry_after": round(refusal.retry_after, 3),
+                    "global": refusal.is_global,
+                }
+                return _json(body, status=429, headers=headers)
         if "channel_id" in params and (
             err := self._failing_channels.get(int(params["channel_id"]))
         ):
@@ -1312,7 +1341,10 @@ class FakeDiscord:
         if req.files:
             sizes = [(f["name"], f["size"]) for f in req.files]
             self._check("files", call, rules.check_files(sizes))
-        return await fn(call)
+        response = await fn(call)
+        for name, value in bucket.items():
+            response.headers[name] = value
+        return response
 
     def _install_routes(self) -> None:
         r = self.route
