@@ -35,9 +35,8 @@ for _p in (str(ROOT), str(BENCH)):
         sys.path.insert(0, _p)
 
 from bot.core.pacing import Pacer  # noqa: E402
-from bot.daily.model import Schedule  # noqa: E402
 from tests.fakediscord import FakeDiscord  # noqa: E402
-from tests.lectern_harness import TestClock, run_lectern  # noqa: E402
+from tests.lectern_harness import TestClock, due_schedule, run_lectern  # noqa: E402
 
 DUE = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 RATE_TARGET = 40.0
@@ -82,17 +81,7 @@ async def fan_out(guilds: int, *, paced: bool) -> Result:
             async with run_lectern(fake, Path(tmp), clock=clock, sync=False) as bot:
                 store = bot.services.daily_store
                 for channel in channels:
-                    schedule = Schedule(
-                        guild_id=channel.guild_id or 0,
-                        channel_id=channel.id,
-                        local_time="09:00",
-                        zone="UTC",
-                        role_id=None,
-                        thread=False,
-                        next_date=DUE.date().isoformat(),
-                        next_due=int(DUE.timestamp()),
-                    )
-                    await store.save_schedule(schedule, 0)
+                    await store.save_schedule(due_schedule(channel, DUE), 0)
                 if not paced:
                     bot.scheduler.poster.pacer = Pacer(1e9)  # type: ignore[attr-defined]
                 limiter = fake.enforce_rate_limits()

@@ -11,6 +11,7 @@ from typing import Any
 
 from bot.config import BUNDLED_PASSAGES, Settings
 from bot.core.db import Database
+from bot.daily.model import Schedule
 from bot.discord.bot import LecternBot
 from tests.fakediscord import FakeDiscord
 
@@ -130,3 +131,18 @@ class TestClock:
     def advance(self, **delta: float) -> datetime:
         self.now += timedelta(**delta)
         return self.now
+
+
+def due_schedule(channel: Any, due: datetime) -> Schedule:
+    """A ``daily`` schedule posting into the fake's ``channel`` at ``due`` (UTC), as /daily set
+    would store it: for tests and benches that need hundreds without typing the command."""
+    return Schedule(
+        guild_id=channel.guild_id or 0,
+        channel_id=channel.id,
+        local_time=f"{due:%H:%M}",
+        zone="UTC",
+        role_id=None,
+        thread=False,
+        next_date=due.date().isoformat(),
+        next_due=int(due.timestamp()),
+    )

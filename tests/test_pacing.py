@@ -10,8 +10,7 @@ import discord
 import pytest
 
 from bot.core.pacing import Pacer
-from bot.daily.model import Schedule
-from tests.lectern_harness import TestClock, run_lectern
+from tests.lectern_harness import TestClock, due_schedule, run_lectern
 
 DUE = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
@@ -40,19 +39,6 @@ async def test_starts_are_spaced_evenly_in_the_order_asked() -> None:
         Pacer(0)
 
 
-def _schedule(guild_id: int, channel_id: int) -> Schedule:
-    return Schedule(
-        guild_id=guild_id,
-        channel_id=channel_id,
-        local_time="09:00",
-        zone="UTC",
-        role_id=None,
-        thread=False,
-        next_date=DUE.date().isoformat(),
-        next_due=int(DUE.timestamp()),
-    )
-
-
 async def test_a_burst_of_due_posts_stays_under_the_global_limit(fake_discord, tmp_path) -> None:
     """120 servers due the same minute: every post goes out once and Discord never answers
     429 (without pacing the same burst is refused a third of the time: bench_fanout.py)."""
@@ -64,7 +50,7 @@ async def test_a_burst_of_due_posts_stays_under_the_global_limit(fake_discord, t
     async with run_lectern(fake_discord, tmp_path, clock=clock, sync=False) as bot:
         store = bot.services.daily_store
         for channel in channels:
-            await store.save_schedule(_schedule(channel.guild_id or 0, channel.id), 0)
+            await store.save_schedule(due_schedule(channel, DUE), 0)
         limiter = fake_discord.enforce_rate_limits(per_second=50)
         outcomes = await bot.scheduler.run_due(DUE)
     assert outcomes == ["sent"] * 120
