@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import io
 import os
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from dotenv import dotenv_values
 
@@ -36,6 +38,8 @@ class Settings:
     cooldown_burst: int = 5
     daily_grace_hours: float = 6.0
     daily_max_schedules: int = 10
+    shard_count: int | None = None  # None: as many shards as Discord recommends
+    shard_ids: tuple[int, ...] | None = None  # None: every shard, in this process
 
     @property
     def has_token(self) -> bool:
@@ -97,6 +101,7 @@ def load_settings(
         daily_max_schedules=_whole(
             "LECTERN_DAILY_MAX_SCHEDULES", get("LECTERN_DAILY_MAX_SCHEDULES"), 10, 1, 100
         ),
+        **_shards(get("LECTERN_SHARD_COUNT"), get("LECTERN_SHARD_IDS")),
     )
 
 
@@ -186,3 +191,50 @@ def _whole(name: str, value: str | None, default: int, low: int, high: int) -> i
     if not low <= number <= high:
         raise ConfigError(f"{name} must be a whole number from {low} to {high}, not {value}")
     return number
+
+
+MAX_SHARDS = 100_000
+
+
+def _shards(count_text: str | None, ids_text: str | None) -> dict[str, Any]:
+    """LECTERN_SHARD_COUNT and LECTERN_SHARD_IDS as Settings fields."""
+    if count_text is None:
+        if ids_text is not None:
+            raise ConfigError(
+                "LECTERN_SHARD_IDS needs LECTERN_SHARD_COUNT, the number of shards of the whole "
+                "cluster (e.g. LECTERN_SHARD_COUNT=8 LECTERN_SHARD_IDS=0-3)"
+            )
+        return {}
+    count = _whole("LECTERN_SHARD_COUNT", count_text, 1, 1, MAX_SHARDS)
+    if ids_text is None:
+        return {"shard_count": count}
+    return {"shard_count": count, "shard_ids": parse_shard_ids(ids_text, count)}
+
+
+def parse_shard_ids(text: str, count: int) -> tuple[int, ...]:
+    """``"0-3,8"`` as ``(0, 1, 2, 3, 8)``: ids and ranges, each id below ``count``, none twice."""
+    name = "LECTERN_SHARD_IDS"
+    form = "comma-separated shard ids and ranges such as 0-3,8"
+    ids: list[int] = []
+    for item in text.split(","):
+        item = item.strip()
+        if not item:
+            raise ConfigError(f"{name} has an empty item; use {form}")
+        low_text, dash, high_text = item.partition("-")
+        parts = (low_text.strip(), high_text.strip()) if dash else (item, item)
+        if not all(p.isascii() and p.isdigit() for p in parts):
+            raise ConfigError(f"{name}: {item!r} is not a shard id or a range; use {form}")
+        low, high = int(parts[0]), int(parts[1])
+        if low > high:
+            raise ConfigError(f"{name}: the range {item!r} runs backwards; write {high}-{low}")
+        if high >= count:
+            raise ConfigError(
+                f"{name}: shard {high} is outside LECTERN_SHARD_COUNT={count} (ids are 0 to "
+                f"{count - 1})"
+            )
+        ids.extend(range(low, high + 1))
+    repeated = sorted(i for i, n in Counter(ids).items() if n > 1)
+    if repeated:
+        listed = ", ".join(map(str, repeated[:5]))
+        raise ConfigError(f"{name} lists shard {listed} more than once (ranges overlap?)")
+    return tuple(sorted(ids))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -112,3 +113,45 @@ def test_any_value_is_a_setting_or_one_line_naming_the_variable(name: str, value
         message = str(error)
     assert "\n" not in message
     assert not message or message.startswith(name)
+
+
+@pytest.mark.parametrize(
+    ("count", "ids", "expected"),
+    [
+        ("4", None, (4, None)),
+        ("8", "0-3", (8, (0, 1, 2, 3))),
+        ("16", " 8, 0-3 ,12-12", (16, (0, 1, 2, 3, 8, 12))),
+        ("1", "0", (1, (0,))),
+    ],
+)
+def test_shard_count_and_ids(count: str, ids: str | None, expected: tuple) -> None:
+    environ = {"LECTERN_SHARD_COUNT": count} | ({"LECTERN_SHARD_IDS": ids} if ids else {})
+    settings = load_settings(environ, env_file=None)
+    assert (settings.shard_count, settings.shard_ids) == expected
+    assert load_settings({}, env_file=None).shard_count is None  # Discord's recommendation
+
+
+@pytest.mark.parametrize(
+    ("count", "ids", "message"),
+    [
+        (None, "0-3", "LECTERN_SHARD_IDS needs LECTERN_SHARD_COUNT"),
+        ("0", None, "LECTERN_SHARD_COUNT must be a whole number from 1"),
+        ("two", None, "LECTERN_SHARD_COUNT must be a whole number"),
+        ("4", "0-4", "shard 4 is outside LECTERN_SHARD_COUNT=4"),
+        ("4", "0,,1", "LECTERN_SHARD_IDS has an empty item"),
+        ("4", ",", "LECTERN_SHARD_IDS has an empty item"),
+        ("4", "3-1", "the range '3-1' runs backwards"),
+        ("8", "0-3,2-5", "lists shard 2, 3 more than once"),
+        ("8", "1,1", "lists shard 1 more than once"),
+        ("8", "a-b", "'a-b' is not a shard id or a range"),
+        ("8", "-1", "'-1' is not a shard id or a range"),
+        ("8", "٣", "'٣' is not a shard id or a range"),
+    ],
+)
+def test_bad_shard_settings_are_one_line_naming_the_variable(
+    count: str | None, ids: str | None, message: str
+) -> None:
+    environ = {k: v for k, v in (("LECTERN_SHARD_COUNT", count), ("LECTERN_SHARD_IDS", ids)) if v}
+    with pytest.raises(ConfigError, match=re.escape(message)) as caught:
+        load_settings(environ, env_file=None)
+    assert "\n" not in str(caught.value)

@@ -23,6 +23,9 @@ class RuntimeStats:
     answered: int
     failed: int
     daily: dict[str, int] = field(default_factory=dict)
+    #: This process's shards: (shard id, latency in ms or None, guilds), and the total count.
+    shards: tuple[tuple[int, float | None, int], ...] = ()
+    shard_count: int = 1
 
 
 def _changes(report: IngestReport) -> list[tuple[str, tuple[str, ...]]]:
@@ -90,6 +93,21 @@ def problems_reply(error: CorpusError) -> Reply:
     return Reply(cards=(card,), ephemeral=True, attachments=files)
 
 
+def shard_lines(shards: tuple[tuple[int, float | None, int], ...]) -> str:
+    """One line per shard: its id, gateway latency and guilds (the busiest 20; a field holds
+    1,024 characters)."""
+    if not shards:
+        return "n/a"
+    shown = sorted(shards, key=lambda s: -s[2])[:20]
+    lines = [
+        f"#{sid}: {f'{ms:.0f} ms' if ms is not None else 'connecting'}, {guilds} servers"
+        for sid, ms, guilds in sorted(shown)
+    ]
+    if len(shards) > len(shown):
+        lines.append(f"… and {len(shards) - len(shown)} more")
+    return clip("\n".join(lines), 1024)
+
+
 def stats_reply(stats: CorpusStats, runtime: RuntimeStats, recent: list[AuditEntry]) -> Reply:
     """/admin stats: version, uptime, servers, latency, corpus, database, what the bot did."""
     minutes, seconds = divmod(int(runtime.uptime_seconds), 60)
@@ -109,6 +127,7 @@ def stats_reply(stats: CorpusStats, runtime: RuntimeStats, recent: list[AuditEnt
         Field("Database", f"{stats.database_bytes / 1_048_576:.1f} MiB", True),
         Field("Interactions", f"{runtime.answered} answered, {runtime.failed} failed", True),
         Field("Daily posts", daily, True),
+        Field(f"Shards here (of {runtime.shard_count})", shard_lines(runtime.shards)),
         Field("Recent admin actions", clip(audit or "none yet", 1024)),
     )
     return Reply(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections import Counter
 from collections.abc import Callable, Coroutine
@@ -46,7 +47,16 @@ class DiscordUnreachable(StartupError):
     """Discord could not be reached (network, DNS, an outage): worth trying again later."""
 
 
-class LecternBot(commands.Bot):
+def _shard_options(settings: Settings) -> dict[str, Any]:
+    options: dict[str, Any] = {}
+    if settings.shard_count is not None:
+        options["shard_count"] = settings.shard_count
+    if settings.shard_ids is not None:
+        options["shard_ids"] = list(settings.shard_ids)
+    return options
+
+
+class LecternBot(commands.AutoShardedBot):
     """Lectern on Discord. Owns nothing it did not create: the database is handed in."""
 
     def __init__(
@@ -66,6 +76,8 @@ class LecternBot(commands.Bot):
             help_command=None,
             # None: discord.py asks Discord for the application's owner or team members.
             owner_ids=set(settings.owner_ids) or None,
+            # No count: as many shards as Discord recommends (GET /gateway/bot), all run here.
+            **_shard_options(settings),
         )
         self.settings = settings
         self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
@@ -131,11 +143,11 @@ class LecternBot(commands.Bot):
             await asyncio.sleep(MAINTENANCE_SECONDS)
 
     def _shards(self) -> ShardFilter | None:
+        """The shards this process runs, for the scheduler: None when it runs them all."""
         count = self.shard_count
-        if not count or count <= 1:
+        if not count or count <= 1 or self.shard_ids is None:
             return None
-        ids = getattr(self, "shard_ids", None) or [self.shard_id or 0]
-        return ShardFilter(count, frozenset(ids))
+        return ShardFilter(count, frozenset(self.shard_ids))
 
     async def answer_button(self, interaction: discord.Interaction[Any], custom_id: str) -> None:
         """A Lectern button was pressed: the reading service answers it."""
@@ -155,6 +167,15 @@ class LecternBot(commands.Bot):
             answered=self.counters["answered"],
             failed=self.counters["failed"],
             daily=await self.services.daily_stats.counts(),
+            shards=self._shard_stats(),
+            shard_count=self.shard_count or 1,
+        )
+
+    def _shard_stats(self) -> tuple[tuple[int, float | None, int], ...]:
+        guilds = Counter(g.shard_id for g in self.guilds)
+        return tuple(
+            (sid, shard.latency * 1000 if math.isfinite(shard.latency) else None, guilds[sid])
+            for sid, shard in sorted(self.shards.items())
         )
 
     def spawn(self, coroutine: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:

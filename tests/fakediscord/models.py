@@ -81,6 +81,15 @@ class Snowflakes:
                 self._ms, self._inc = self._ms + 1, 0
         return ((self._ms - DISCORD_EPOCH_MS) << 22) | (1 << 17) | self._inc
 
+    def next_on_shard(self, shard_id: int, shard_count: int) -> int:
+        """The next snowflake of a guild that Discord puts on ``shard_id`` of ``shard_count``
+        (``(id >> 22) % count``): the clock part is moved on until it lands there."""
+        while True:
+            snowflake = self.next()
+            if (snowflake >> 22) % shard_count == shard_id:
+                return snowflake
+            self._ms, self._inc = self._ms + 1, 0
+
 
 @dataclass
 class User:

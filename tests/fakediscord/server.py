@@ -326,7 +326,12 @@ class FakeDiscord:
         self._rate_limits: list[RateLimitRule] = []
         #: Discord's global and per-route limits, once enforce_rate_limits() turns them on
         self.limiter: RateLimiter | None = None
-        self._session: _Session | None = None
+        self._session: _Session | None = None  # the last session identified
+        #: every identified session by shard id (0 when the bot is not sharded)
+        self._sessions: dict[int, _Session] = {}
+        #: what GET /gateway/bot recommends; past 2,500 guilds on one shard IDENTIFY is refused
+        self.recommended_shards = 1
+        self.max_guilds_per_shard = 2500
         self._hold: asyncio.Event | None = None
         self._conns: list[_Conn] = []
         self._event: asyncio.Event | None = None
@@ -441,14 +446,16 @@ class FakeDiscord:
         everyone_permissions: int | discord.Permissions | None = None,
         announcement_channels: list[str] | None = None,
         bot_member: bool = True,
+        shard: tuple[int, int] | None = None,
     ) -> Guild:
         """Create a guild the bot is in: an @everyone role, a managed bot role carrying
         ``bot_permissions``, the bot's member, text channels ``channels`` (default
         ``["general"]``) and announcement channels (type 5). ``guild.owner`` is a human owner.
         With ``bot_member=False`` the bot is not in it (``guild.me`` is None): the gateway never
         mentions it, its channels answer the bot 403 50001, and only a user install reaches it.
+        ``shard=(id, count)`` gives the guild an id Discord routes to that shard.
         """
-        gid = self.ids.next()
+        gid = self.ids.next_on_shard(*shard) if shard else self.ids.next()
         guild = Guild(gid, name, owner_id=self.owner.id, _ids=self.ids)
         guild.roles.append(
             Role(
@@ -701,6 +708,31 @@ class FakeDiscord:
     def connected(self) -> bool:
         return bool(self._session and self._session.conn)
 
+    def gateway_identities(self) -> list[dict[str, Any]]:
+        """The gateway connections that IDENTIFYed (each with its ``shard``), by shard id."""
+        found = [e for e in self.gateway_log if e["identified"]]
+        return sorted(found, key=lambda e: (e.get("shard") or [0, 1])[0])
+
+    def connected_shards(self) -> dict[int, int]:
+        """Shard id -> shard count of every session with a live connection."""
+        return {
+            shard: (session.shard or [0, 1])[1]
+            for shard, session in self._sessions.items()
+            if session.conn is not None
+        }
+
+    def _session_for(self, guild_id: int | None) -> _Session | None:
+        """The session a guild's events go to: its shard's (DMs go to shard 0)."""
+        if len(self._sessions) <= 1:
+            return self._session
+        if guild_id is None:
+            return self._sessions.get(0, self._session)
+        for session in self._sessions.values():
+            shard_id, count = session.shard or [0, 1]
+            if (guild_id >> 22) % count == shard_id:
+                return session
+        return self._session
+
     async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse(max_msg_size=0, autoping=True)
         await ws.prepare(request)
@@ -748,20 +780,27 @@ class FakeDiscord:
             if d.get("token") != self.token:
                 await conn.ws.close(code=4004, message=b"Authentication failed.")
                 return
+            shard_id, count = d.get("shard") or [0, 1]
+            on_shard = [
+                g
+                for g, guild in self.guilds.items()
+                if guild.me is not None and (g >> 22) % count == shard_id
+            ]
+            if len(on_shard) > self.max_guilds_per_shard:
+                await conn.ws.close(code=4011, message=b"Sharding required.")
+                return
             self.identify_count += 1
             entry["identified"] = True
+            entry["shard"] = d.get("shard")
             session = _Session(
                 uuid.uuid4().hex, shard=d.get("shard"), intents=d.get("intents") or 0
             )
             session.conn, conn.session, self._session = conn, session, session
+            self._sessions[shard_id] = session
             ready = {
                 "v": 10,
                 "user": {**self.bot_user.to_dict(), "verified": True, "mfa_enabled": False},
-                "guilds": [
-                    {"id": str(g), "unavailable": True}
-                    for g, guild in self.guilds.items()
-                    if guild.me is not None
-                ],
+                "guilds": [{"id": str(g), "unavailable": True} for g in on_shard],
                 "session_id": session.id,
                 "session_type": "normal",
                 "resume_gateway_url": f"ws://127.0.0.1:{self.port}/resume-gateway/",
@@ -775,13 +814,14 @@ class FakeDiscord:
             }
             if session.shard is not None:
                 ready["shard"] = session.shard
-            await self.dispatch("READY", ready)
-            for guild in self.guilds.values():
-                if guild.me is not None:
-                    await self.dispatch("GUILD_CREATE", guild.to_dict())
+            await self._send_event(session, "READY", ready)
+            for g in on_shard:
+                await self._send_event(session, "GUILD_CREATE", self.guilds[g].to_dict())
         elif op == 6:  # RESUME
-            session = self._session
-            if session is None or d.get("session_id") != session.id or d.get("token") != self.token:
+            session = next(
+                (s for s in self._sessions.values() if s.id == d.get("session_id")), None
+            )
+            if session is None or d.get("token") != self.token:
                 await conn.send({"op": 9, "d": False, "s": None, "t": None})
                 return
             self.resume_count += 1
@@ -790,7 +830,7 @@ class FakeDiscord:
             for event in session.events:
                 if event["s"] > (d.get("seq") or 0):
                     await conn.send(event)
-            await self.dispatch("RESUMED", {"_trace": ["fakediscord"]})
+            await self._send_event(session, "RESUMED", {"_trace": ["fakediscord"]})
         elif op == 8:  # REQUEST_GUILD_MEMBERS
             guild = self.guilds.get(int(d["guild_id"]))
             members = [m.to_dict() for m in guild.members] if guild else []
@@ -803,16 +843,22 @@ class FakeDiscord:
             }
             if d.get("nonce"):
                 chunk["nonce"] = d["nonce"]
-            await self.dispatch("GUILD_MEMBERS_CHUNK", chunk)
+            if conn.session is not None:
+                await self._send_event(conn.session, "GUILD_MEMBERS_CHUNK", chunk)
         # op 3 (presence) and op 4 (voice) are accepted and ignored
 
     async def dispatch(self, event: str, data: dict[str, Any]) -> None:
-        """Send a gateway DISPATCH (op 0) to the bot. While the bot is disconnected the event
-        is kept and replayed on RESUME, like Discord does. Message and thread events are only
-        sent if the bot IDENTIFYed with the matching intent."""
-        session = self._session
+        """Send a gateway DISPATCH (op 0) to the bot, on the shard of the event's guild (DMs:
+        shard 0). While the bot is disconnected the event is kept and replayed on RESUME, like
+        Discord does. Message and thread events are only sent if the bot IDENTIFYed with the
+        matching intent."""
+        guild_id = data.get("guild_id") or (data.get("id") if event.startswith("GUILD_") else None)
+        session = self._session_for(int(guild_id) if guild_id else None)
         if session is None:
             raise AssertionError("fakediscord: no gateway session (is the bot running?)")
+        await self._send_event(session, event, data)
+
+    async def _send_event(self, session: _Session, event: str, data: dict[str, Any]) -> None:
         needed = _INTENT_EVENTS.get(event)
         if needed is not None:
             intent = needed[0] if data.get("guild_id") else needed[1]
@@ -870,6 +916,7 @@ class FakeDiscord:
             raise AssertionError("fakediscord: the bot is not connected")
         before = self.identify_count
         self._session = None
+        self._sessions = {k: v for k, v in self._sessions.items() if v is not session}
         await session.conn.send({"op": 9, "d": False, "s": None, "t": None})
         if wait:
             await self.wait_for(
@@ -1352,7 +1399,7 @@ class FakeDiscord:
         r("GET", "/oauth2/applications/@me")(self._get_app)
         r("GET", "/applications/@me")(self._get_app)
         r("GET", "/gateway")(self._get_gateway)
-        r("GET", "/gateway/bot")(self._get_gateway)
+        r("GET", "/gateway/bot")(self._get_gateway_bot)
         r("PUT", "/applications/{app}/commands")(self._put_commands)
         r("GET", "/applications/{app}/commands")(self._get_commands)
         r("PUT", "/applications/{app}/guilds/{guild_id}/commands")(self._put_commands)
@@ -1423,6 +1470,14 @@ class FakeDiscord:
                 },
             }
         )
+
+    async def _get_gateway_bot(self, call: Call) -> web.Response:
+        """GET /gateway/bot: the URL, the recommended shard count and the start limits."""
+        response = await self._get_gateway(call)
+        body = json.loads(response.body)  # type: ignore[arg-type]
+        body["shards"] = self.recommended_shards
+        body["session_start_limit"]["max_concurrency"] = 1
+        return _json(body)
 
     def _check_app(self, call: Call) -> None:
         if call.params.get("app") != str(self.application_id):
