@@ -31,6 +31,7 @@ from .admin.replies import summary
 from .config import ConfigError, Settings
 from .console import Console
 from .core.db import Database
+from .core.locks import LockHeld
 from .corpus.files import load_corpus
 from .corpus.ingest import sync_corpus
 from .corpus.model import CorpusError
@@ -110,6 +111,11 @@ async def _with_corpus(settings: Settings, use: Callable[[Services], Awaitable[i
                 return EXIT_STARTUP
             _print_problems(error)
             return EXIT_INVALID
+        except LockHeld as busy:  # another process of the cluster is ingesting: use the stored
+            if await services.corpus.passage_count() == 0:
+                print(f"lectern: the corpus is being ingested: {busy}; try again", file=sys.stderr)
+                return EXIT_UNAVAILABLE
+            print(f"lectern: note: not re-reading the passages folder: {busy}", file=sys.stderr)
         return await use(services)
 
 
@@ -140,6 +146,9 @@ async def ingest(args: argparse.Namespace, settings: Settings) -> int:
         except CorpusError as error:
             _print_problems(error)
             return EXIT_INVALID
+        except LockHeld as busy:
+            print(f"lectern: not ingesting: {busy}; try again when it is done", file=sys.stderr)
+            return EXIT_UNAVAILABLE
         await services_for(db, settings).audit.record(
             Actor("shell"), "ingest", "ok", summary(report)
         )

@@ -76,3 +76,20 @@ async def test_a_cluster_of_two_processes_posts_each_schedule_once(
             done_one = await one.scheduler.run_due(DUE)
     assert done_zero == ["sent"] * 3 and again_zero == [] and done_one == ["sent"] * 3
     assert [len(posts(fake_discord, c)) for c in channels] == [1] * 6
+
+
+async def test_a_schedule_written_by_another_process_is_noticed_within_seconds(
+    fake_discord: FakeDiscord, tmp_path: Path
+) -> None:
+    """Nothing wakes this process when another one (or the shell) changes a schedule: its
+    scheduler looks again every few seconds (here a fraction of one) instead of sleeping on."""
+    guild = fake_discord.add_guild("Readers")
+    general = guild.channel("general")
+    clock = TestClock(DUE)
+    async with run_lectern(fake_discord, tmp_path, clock=clock, sync=False) as bot:
+        bot.scheduler.poll_seconds = 0.2
+        bot.scheduler.wake()  # start its next sleep with the short poll
+        async with await Database.open(tmp_path / "lectern.sqlite3") as shell:
+            await DailyStore(shell).save_schedule(due_schedule(general, DUE), 0)
+        await fake_discord.wait_for(lambda: posts(fake_discord, general), what="the post")
+    assert len(posts(fake_discord, general)) == 1

@@ -76,6 +76,17 @@ def reload_reply(report: IngestReport, *, dry_run: bool) -> Reply:
     return Reply(cards=(card,), ephemeral=True)
 
 
+def busy_reply(busy: Exception) -> Reply:
+    """/admin reload while another process of the cluster reloads: nothing was changed."""
+    card = Card(
+        title="Reload not started",
+        description=f"The corpus is being reloaded already: {busy}. Nothing was changed here; "
+        "every process sees the new corpus on its next command once that reload is done.",
+        color=ERROR_COLOR,
+    )
+    return Reply(cards=(card,), ephemeral=True)
+
+
 def problems_reply(error: CorpusError) -> Reply:
     """Every problem, ``file:line: message``; the full list as a file when it is long."""
     lines = [str(p) for p in error.problems]

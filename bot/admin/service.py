@@ -10,13 +10,21 @@ import asyncio
 from pathlib import Path
 
 from ..core.db import Database
+from ..core.locks import LockHeld
 from ..core.reply import Reply
 from ..corpus.files import load_corpus
 from ..corpus.ingest import preview_replace, sync_corpus
 from ..corpus.model import CorpusError
 from ..corpus.store import CorpusStore
 from .audit import Actor, AuditStore
-from .replies import RuntimeStats, problems_reply, reload_reply, stats_reply, summary
+from .replies import (
+    RuntimeStats,
+    busy_reply,
+    problems_reply,
+    reload_reply,
+    stats_reply,
+    summary,
+)
 
 
 class AdminService:
@@ -43,6 +51,9 @@ class AdminService:
             except CorpusError as error:
                 await self.audit.record(actor, action, "refused", f"{len(error.problems)} problems")
                 return problems_reply(error)
+            except LockHeld as busy:  # another process of the cluster is reloading
+                await self.audit.record(actor, action, "refused", str(busy))
+                return busy_reply(busy)
         await self.audit.record(actor, action, "ok", summary(report))
         return reload_reply(report, dry_run=dry_run)
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.db import Database
+from ..core.locks import held
 from .files import folder_signature, load_corpus, scan
 from .model import Corpus
 from .random import author_key
@@ -46,12 +47,27 @@ async def sync_corpus(
     *,
     force: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    wait: float = 0.0,
 ) -> IngestReport:
     """Ingest ``folder`` if it changed; raise CorpusError (writing nothing) if it is invalid.
 
     A restart with an untouched folder compares only a signature of file names, sizes and
     modification times. When that differs, files are read and their content hashes decide.
+    Only one process sharing the database does this at a time (the ``corpus`` lock): another
+    one waits up to ``wait`` seconds, then raises :class:`~bot.core.locks.LockHeld`; once it
+    has the lock it usually finds the folder already ingested, and does nothing.
     """
+    async with held(db, "corpus", wait=wait):
+        return await _sync(db, folder, force=force, progress=progress)
+
+
+async def _sync(
+    db: Database,
+    folder: Path,
+    *,
+    force: bool,
+    progress: Callable[[int, int], None] | None,
+) -> IngestReport:
     listing = await asyncio.to_thread(scan, folder)
     signature = folder_signature(listing)
     skipped = tuple(str(p) for p in listing.skipped)

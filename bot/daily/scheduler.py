@@ -21,8 +21,10 @@ log = logging.getLogger(__name__)
 #: Schedules handled per query, and at once.
 BATCH = 100
 CONCURRENCY = 8
-#: Longest sleep between checks (covers clock changes); shortest, so errors cannot spin.
-MAX_SLEEP = 300.0
+#: Longest sleep between checks: a schedule changed by another process of a cluster or by
+#: the shell (nothing wakes this one) is noticed within this many seconds. Each check is two
+#: indexed queries. The shortest sleep keeps errors from spinning.
+POLL_SECONDS = 5.0
 MIN_SLEEP = 1.0
 
 
@@ -66,6 +68,7 @@ class Scheduler:
         self.clock = clock
         self.shards = shards
         self.wakeup = wakeup
+        self.poll_seconds = POLL_SECONDS
         self._lock = asyncio.Lock()
 
     def wake(self) -> None:
@@ -120,7 +123,8 @@ class Scheduler:
             except Exception:
                 log.exception("The daily scheduler failed; trying again shortly")
                 earliest = None
-            delay = MAX_SLEEP
+            delay = self.poll_seconds
             if earliest is not None:
-                delay = min(max(earliest - self.clock().timestamp(), MIN_SLEEP), MAX_SLEEP)
+                until_due = earliest - self.clock().timestamp()
+                delay = min(max(until_due, min(MIN_SLEEP, self.poll_seconds)), self.poll_seconds)
             await self.wakeup.wait(delay)

@@ -20,6 +20,7 @@ from ..admin.audit import Actor
 from ..admin.replies import RuntimeStats
 from ..config import Settings
 from ..core.db import Database
+from ..core.locks import LockHeld
 from ..corpus.ingest import sync_corpus
 from ..corpus.model import CorpusError
 from ..daily.model import ShardFilter
@@ -35,6 +36,8 @@ log = logging.getLogger(__name__)
 
 #: Extensions are listed, not discovered, so what runs is what this file says.
 EXTENSIONS = ("bot.reading.cog", "bot.admin.cog", "bot.daily.cog")
+#: How long start-up waits for another process of a cluster that is ingesting the corpus.
+STARTUP_LOCK_WAIT = 600.0
 #: How often old button state is pruned (also once at start).
 MAINTENANCE_SECONDS = 24 * 3600
 
@@ -113,7 +116,14 @@ class LecternBot(commands.AutoShardedBot):
         """Ingest the passages folder if it changed. An invalid folder keeps the old corpus;
         with no corpus at all to fall back on, it stops the start."""
         try:
-            report = await sync_corpus(self.services.db, self.settings.passages_dir)
+            report = await sync_corpus(
+                self.services.db, self.settings.passages_dir, wait=STARTUP_LOCK_WAIT
+            )
+        except LockHeld as busy:  # another process of the cluster is still ingesting
+            if await self.services.corpus.passage_count() == 0:
+                raise StartupError(f"the corpus is still being ingested: {busy}") from busy
+            log.warning("Not re-reading the passages folder (%s): serving the stored corpus", busy)
+            return
         except CorpusError as error:
             problems = "\n".join(f"  {p}" for p in error.problems)
             if await self.services.corpus.passage_count() == 0:
