@@ -26,6 +26,7 @@ from .daily.commands import DailyCommands
 from .daily.order import DailyPicker
 from .daily.runner import DailyRunner
 from .daily.scheduler import Wakeup
+from .daily.state import DailyState
 from .daily.stats import DailyStats
 from .daily.store import DailyStore
 from .reading.lookup import Lookup
@@ -40,7 +41,7 @@ class Services:
     ui_state: UiStateStore
     reading: ReadingService
     throttle: TokenBucket
-    daily_store: DailyStore
+    daily_store: DailyState
     daily_picker: DailyPicker
     daily_runner: DailyRunner
     daily: DailyCommands

@@ -23,7 +23,7 @@ from .replies import (
     shown_name,
     status_reply,
 )
-from .store import DailyStore
+from .state import DailyState
 from .timing import (
     ScheduleError,
     discord_time,
@@ -44,7 +44,7 @@ class DailyCommands:
 
     def __init__(
         self,
-        store: DailyStore,
+        store: DailyState,
         picker: DailyPicker,
         lookup: Lookup,
         *,

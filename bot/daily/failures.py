@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 
 from .model import FAILED, Schedule
 from .posting import PostBlocked, PostTransient
-from .store import DailyStore
+from .state import DailyState
 from .timing import unix
 
 log = logging.getLogger(__name__)
@@ -25,7 +25,7 @@ class Failures:
 
     def __init__(
         self,
-        store: DailyStore,
+        store: DailyState,
         grace: timedelta,
         advance: Callable[[Schedule, datetime, datetime], Awaitable[None]],
     ) -> None:

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from ..corpus.rows import StoredPassage
 from ..corpus.store import CorpusStore
 from .model import DEFAULT_NAME, SHOWN, Schedule
-from .store import DailyStore
+from .state import DailyState
 
 
 def order_key(guild_id: int, cycle: int, passage_id: str, name: str = DEFAULT_NAME) -> bytes:
@@ -63,7 +63,7 @@ class DailyPicker:
     """Chooses each schedule's passage for a local date, from the stored history."""
 
     def __init__(
-        self, corpus: CorpusStore, store: DailyStore, clock: Callable[[], datetime]
+        self, corpus: CorpusStore, store: DailyState, clock: Callable[[], datetime]
     ) -> None:
         self.corpus = corpus
         self.store = store

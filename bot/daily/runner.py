@@ -38,7 +38,7 @@ from .posting import (
     make_nonce,
     thread_name,
 )
-from .store import DailyStore
+from .state import DailyState
 from .timing import catch_up, due_on, from_unix, next_due, parse_hhmm, unix
 
 log = logging.getLogger(__name__)
@@ -61,7 +61,7 @@ class DailyRunner:
 
     def __init__(
         self,
-        store: DailyStore,
+        store: DailyState,
         picker: DailyPicker,
         *,
         grace: timedelta,

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from .model import Schedule, ShardFilter
 from .posting import Poster
 from .runner import DailyRunner
-from .store import DailyStore
+from .state import DailyState
 from .timing import unix
 
 log = logging.getLogger(__name__)
@@ -55,7 +55,7 @@ class Scheduler:
     def __init__(
         self,
         runner: DailyRunner,
-        store: DailyStore,
+        store: DailyState,
         poster: Poster,
         *,
         clock: Callable[[], datetime],

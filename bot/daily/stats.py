@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections import Counter
 
-from .store import DailyStore
+from .state import DailyState
 
 
 class DailyStats:
-    def __init__(self, store: DailyStore, outcomes: Counter[str]) -> None:
+    def __init__(self, store: DailyState, outcomes: Counter[str]) -> None:
         self.store = store
         self.outcomes = outcomes
 
