@@ -71,6 +71,9 @@ async def test_a_cluster_of_two_processes_posts_each_schedule_once(
         async with run_lectern(fake_discord, tmp_path, shard_ids=(1,), **cluster) as one:
             assert fake_discord.connected_shards() == {0: 2, 1: 2}
             assert {g.id for g in zero.guilds} == {g.id for g in guilds[0::2]}
+            # Discord's 50 requests a second are the bot's, shared by the whole cluster
+            paces = [b.scheduler.poster.pacer.interval for b in (zero, one)]  # type: ignore[attr-defined]
+            assert paces == pytest.approx([2 / 45, 2 / 45])  # each half of 45 a second
             done_zero = await zero.scheduler.run_due(DUE)
             again_zero = await zero.scheduler.run_due(DUE)
             done_one = await one.scheduler.run_due(DUE)

@@ -21,6 +21,7 @@ from ..admin.replies import RuntimeStats
 from ..config import Settings
 from ..core.db import Database
 from ..core.locks import LockHeld
+from ..core.pacing import Pacer
 from ..corpus.ingest import sync_corpus
 from ..corpus.model import CorpusError
 from ..daily.model import ShardFilter
@@ -29,7 +30,7 @@ from ..reading.service import Clicker
 from ..services import build_services
 from .answer import answer
 from .convert import LecternButton
-from .poster import DiscordPoster
+from .poster import DAILY_REQUESTS_PER_SECOND, DiscordPoster
 from .tree import LecternTree
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,14 @@ class StartupError(Exception):
 
 class DiscordUnreachable(StartupError):
     """Discord could not be reached (network, DNS, an outage): worth trying again later."""
+
+
+def daily_request_rate(settings: Settings) -> float:
+    """This process's share of the daily posts' request budget: Discord's limit is per bot, so
+    a process running a quarter of the cluster's shards paces at a quarter of the rate."""
+    if settings.shard_count is None or settings.shard_ids is None:
+        return DAILY_REQUESTS_PER_SECOND
+    return DAILY_REQUESTS_PER_SECOND * len(settings.shard_ids) / settings.shard_count
 
 
 def _shard_options(settings: Settings) -> dict[str, Any]:
@@ -88,7 +97,7 @@ class LecternBot(commands.AutoShardedBot):
         self.scheduler = Scheduler(
             self.services.daily_runner,
             self.services.daily_store,
-            DiscordPoster(self),
+            DiscordPoster(self, Pacer(daily_request_rate(settings))),
             clock=self.clock,
             shards=self._shards,
             wakeup=self.services.schedules_changed,
