@@ -121,3 +121,18 @@ def test_the_shell_says_when_another_process_is_ingesting(tmp_path: Path) -> Non
     assert result.returncode == 69
     assert "not ingesting: another Lectern process (pid 4242 on elsewhere)" in result.stderr
     assert "Traceback" not in result.stderr and len(result.stderr.splitlines()) == 1
+
+
+async def test_a_lock_held_during_a_long_write_is_reported_at_once(tmp_path: Path) -> None:
+    """The holder is in the middle of a long write (a large corpus being replaced): another
+    process learns who holds the lock without waiting for SQLite's write lock."""
+    async with await Database.open(tmp_path / "lectern.sqlite3") as db:
+        holder = DatabaseLock(db, "corpus")
+        assert await holder.try_acquire() is None
+        async with db.transaction() as writing:  # holds SQLite's write lock meanwhile
+            await writing.run("INSERT INTO corpus_meta VALUES ('busy', '1')")
+            busy = await DatabaseLock(db, "corpus").try_acquire()
+        await holder.release()
+        async with held(db, "corpus", wait=5):
+            pass
+    assert isinstance(busy, LockHeld) and busy.holder == holder.holder

@@ -96,3 +96,22 @@ async def test_a_schedule_written_by_another_process_is_noticed_within_seconds(
             await DailyStore(shell).save_schedule(due_schedule(general, DUE), 0)
         await fake_discord.wait_for(lambda: posts(fake_discord, general), what="the post")
     assert len(posts(fake_discord, general)) == 1
+
+
+async def test_each_shard_gets_only_its_guilds_events_after_a_redeploy(
+    fake_discord: FakeDiscord, tmp_path: Path
+) -> None:
+    """An unsharded deployment, then a process running only shard 1 of 2: a guild of shard 1
+    is answered by it, a guild of shard 0 (nobody runs it now) gets nothing."""
+    mine = fake_discord.add_guild("Shard one", shard=(1, 2))
+    theirs = fake_discord.add_guild("Shard zero", shard=(0, 2))
+    async with run_lectern(fake_discord, tmp_path):
+        pass
+    async with run_lectern(fake_discord, tmp_path, shard_count=2, shard_ids=(1,), sync=False):
+        answered = await fake_discord.slash("quote", guild=mine, user=mine.add_member("a"))
+        unheard = await fake_discord.slash(
+            "quote", guild=theirs, user=theirs.add_member("b"), wait=False
+        )
+    assert answered.data.get("components")
+    assert unheard.attempts == []  # no process got it, so no one answered
+    fake_discord.interactions.pop(unheard.id, None)  # Discord's "did not respond", on purpose

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 import re
 import sqlite3
@@ -50,21 +49,12 @@ def bundled_migrations() -> list[Migration]:
     return found
 
 
-def shuffle_key(seed: int, number: int, text: str) -> int:
-    """A stable pseudo-random key of (seed, number, text), as a signed 64-bit integer: ordering
-    rows by it is a shuffle that changes with ``seed`` (SQL: ``lectern_shuffle``)."""
-    digest = hashlib.blake2b(f"{seed}:{number}:{text}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, signed=True)
-
-
 async def configure(db: aiosqlite.Connection) -> None:
-    """WAL, foreign keys, a busy timeout so a writer waits for another instead of failing, and
-    Lectern's SQL functions."""
+    """WAL, foreign keys, and a busy timeout so a writer waits for another instead of failing."""
     await db.execute("PRAGMA journal_mode = WAL")
     await db.execute("PRAGMA synchronous = NORMAL")
     await db.execute("PRAGMA foreign_keys = ON")
     await db.execute("PRAGMA busy_timeout = 10000")
-    await db.create_function("lectern_shuffle", 3, shuffle_key, deterministic=True)
 
 
 async def migrate(db: aiosqlite.Connection, migrations: Sequence[Migration]) -> int:

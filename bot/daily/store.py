@@ -7,6 +7,7 @@ Instants are unix seconds (UTC); dates are ``YYYY-MM-DD`` in the schedule's zone
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import fields
@@ -23,6 +24,18 @@ _SCHEDULE_COLUMNS = ", ".join(_SCHEDULE_FIELDS)
 _KEY = "guild_id = ? AND name = ?"
 #: "Only while the schedule is still this revision" (no revision given: always).
 _GUARD = " AND (? IS NULL OR revision = ?)"
+
+
+#: A prime just under 2**32: guild ids are reduced modulo it before mixing.
+_PRIME = 4_294_967_291
+
+
+def burst_order(day: int) -> tuple[int, int]:
+    """The day's (factor, offset): servers due at one instant are ordered by
+    ``(guild_id mod p) * factor + offset mod p``, a permutation drawn anew each day. Plain
+    integer SQL (no function per row), and the product stays under 2**63."""
+    digest = hashlib.blake2b(f"burst:{day}".encode(), digest_size=8).digest()
+    return 1 + int.from_bytes(digest[:4]) % (2**30), int.from_bytes(digest[4:]) % _PRIME
 
 
 def _schedule(row: Sequence[Any]) -> Schedule:
@@ -147,15 +160,16 @@ class DailyStore(PostLog):
         """Active schedules due at ``now``, earliest first: one range scan of the due index.
 
         Schedules due at the same instant (thousands at 09:00) come shuffled, in an order
-        that changes from day to day (``lectern_shuffle``, see ``bot/core/db.py``), so that no
-        server's post is always the last of the burst.
+        that changes from day to day (:func:`burst_order`), so that no server's post is always
+        the last of the burst.
         """
         where, params = self._shard_sql(shards)
+        factor, offset = burst_order(now // 86_400)
         rows = await self._all(
             f"""SELECT {_SCHEDULE_COLUMNS} FROM daily_schedules INDEXED BY daily_schedules_due
             WHERE next_due <= ? AND paused_reason IS NULL{where}
-            ORDER BY next_due, lectern_shuffle(?, guild_id, name) LIMIT ?""",
-            (now, *params, now // 86_400, limit),
+            ORDER BY next_due, ((guild_id % {_PRIME}) * ? + ?) % {_PRIME}, name LIMIT ?""",
+            (now, *params, factor, offset, limit),
         )
         return [_schedule(r) for r in rows]
 

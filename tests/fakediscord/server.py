@@ -722,16 +722,15 @@ class FakeDiscord:
         }
 
     def _session_for(self, guild_id: int | None) -> _Session | None:
-        """The session a guild's events go to: its shard's (DMs go to shard 0)."""
-        if len(self._sessions) <= 1:
-            return self._session
+        """The session a guild's events go to: its shard's; DMs go to shard 0. None when no
+        process runs that shard (Discord then delivers nothing)."""
         if guild_id is None:
-            return self._sessions.get(0, self._session)
+            return self._sessions.get(0)
         for session in self._sessions.values():
             shard_id, count = session.shard or [0, 1]
             if (guild_id >> 22) % count == shard_id:
                 return session
-        return self._session
+        return None
 
     async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse(max_msg_size=0, autoping=True)
@@ -796,6 +795,10 @@ class FakeDiscord:
                 uuid.uuid4().hex, shard=d.get("shard"), intents=d.get("intents") or 0
             )
             session.conn, conn.session, self._session = conn, session, session
+            # A bot with another shard count replaces every earlier session (a new deployment).
+            self._sessions = {
+                k: v for k, v in self._sessions.items() if (v.shard or [0, 1])[1] == count
+            }
             self._sessions[shard_id] = session
             ready = {
                 "v": 10,
@@ -853,10 +856,11 @@ class FakeDiscord:
         Discord does. Message and thread events are only sent if the bot IDENTIFYed with the
         matching intent."""
         guild_id = data.get("guild_id") or (data.get("id") if event.startswith("GUILD_") else None)
-        session = self._session_for(int(guild_id) if guild_id else None)
-        if session is None:
+        if not self._sessions:
             raise AssertionError("fakediscord: no gateway session (is the bot running?)")
-        await self._send_event(session, event, data)
+        session = self._session_for(int(guild_id) if guild_id else None)
+        if session is not None:  # else no process runs that shard: Discord delivers nothing
+            await self._send_event(session, event, data)
 
     async def _send_event(self, session: _Session, event: str, data: dict[str, Any]) -> None:
         needed = _INTENT_EVENTS.get(event)
@@ -1830,7 +1834,7 @@ class FakeDiscord:
         )
         msg["thread"] = thread.to_dict()
         data = {**thread.to_dict(), "newly_created": True}
-        if self._session is not None:
+        if self._sessions:
             await self.dispatch("THREAD_CREATE", data)
         return _json(thread.to_dict(), status=201)
 
@@ -1847,7 +1851,7 @@ class FakeDiscord:
             call, channel, "create_private_threads" if ttype == 12 else "create_public_threads"
         )
         thread = self._new_thread(channel, call.body, None, ttype)
-        if self._session is not None:
+        if self._sessions:
             await self.dispatch("THREAD_CREATE", {**thread.to_dict(), "newly_created": True})
         return _json(thread.to_dict(), status=201)
 
@@ -1879,7 +1883,7 @@ class FakeDiscord:
         thread.applied_tags = tags
         # The starter message of a forum post has the thread's id.
         msg = self._new_message(thread.id, message, call.request.files, mid=thread.id)
-        if self._session is not None:
+        if self._sessions:
             await self.dispatch("THREAD_CREATE", {**thread.to_dict(), "newly_created": True})
         await self._gateway_message("MESSAGE_CREATE", msg)
         return _json({**thread.to_dict(), "message": self._public(msg)}, status=201)
