@@ -90,11 +90,13 @@ class PostLog:
         message_id: int,
         sent_at: int,
         late: bool,
+        thread_id: int | None = None,
     ) -> None:
+        """The message went out (``thread_id``: a forum post, which is its own thread)."""
         await self._run(
             f"""UPDATE daily_posts SET state = ?, channel_id = ?, message_id = ?, sent_at = ?,
-            error = NULL WHERE {_POST_KEY}""",
-            (LATE if late else SENT, channel_id, message_id, sent_at, *key, local_date),
+            thread_id = coalesce(?, thread_id), error = NULL WHERE {_POST_KEY}""",
+            (LATE if late else SENT, channel_id, message_id, sent_at, thread_id, *key, local_date),
         )
 
     async def record_thread(self, key: tuple[int, str], local_date: str, thread_id: int) -> None:

@@ -106,10 +106,6 @@ class DailyRunner:
                     found = await self._find(poster, schedule, existing, day)
                     if found is not None:
                         await self._record_sent(schedule, day, due, found, _sent_at(existing, now))
-                        if found.thread_id is not None:
-                            await self.store.record_thread(
-                                schedule.key, day.isoformat(), found.thread_id
-                            )
                         await self._advance(schedule, due, now)
                         return "recovered"
             return await self._catch_up(schedule, day, now)
@@ -259,6 +255,7 @@ class DailyRunner:
             message_id=sent.message_id,
             sent_at=unix(now),
             late=late,
+            thread_id=sent.thread_id,
         )
         return late
 
@@ -273,9 +270,7 @@ class DailyRunner:
         sent_at: datetime | None = None,
     ) -> str:
         late = await self._record_sent(schedule, day, due, sent, sent_at or now)
-        if sent.thread_id is not None:  # a forum post: the post is its own thread
-            await self.store.record_thread(schedule.key, day.isoformat(), sent.thread_id)
-        elif schedule.thread:
+        if schedule.thread and sent.thread_id is None:  # a forum post is its own thread
             try:
                 thread_id = await poster.open_thread(schedule, sent, thread_name(day))
                 await self.store.record_thread(schedule.key, day.isoformat(), thread_id)

@@ -63,6 +63,7 @@ class DailyState(Protocol):
         message_id: int,
         sent_at: int,
         late: bool,
+        thread_id: int | None = None,
     ) -> None: ...
     async def record_thread(self, key: Key, local_date: str, thread_id: int) -> None: ...
     async def record_outcome(
