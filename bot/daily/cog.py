@@ -150,12 +150,12 @@ class Daily(commands.GroupCog, group_name="daily", group_description="Daily refl
         o: SetOptions,
     ) -> Reply:
         guild = channel.guild
-        forum = isinstance(channel, discord.ForumChannel)
-        media = isinstance(channel, discord.ForumChannel) and channel.is_media()
+        forum = channel if isinstance(channel, discord.ForumChannel) else None
+        media = forum is not None and forum.is_media()
         card = media if o.card is None else o.card
         missing = missing_permissions(channel, guild.me, thread=o.thread, card=card)
-        tag = post_tag(channel) if isinstance(channel, discord.ForumChannel) else None
-        if isinstance(channel, discord.ForumChannel) and untaggable(channel):
+        tag = post_tag(forum) if forum else None
+        if forum and untaggable(forum):
             raise UserError(
                 f"{channel.mention} requires a tag on each post, and has none Lectern may apply. "
                 "Add a tag that is not moderator-only in the forum's settings, then try again."
@@ -174,7 +174,7 @@ class Daily(commands.GroupCog, group_name="daily", group_description="Daily refl
             user_id=interaction.user.id,
             where=Placement(
                 channel.id,
-                forum=forum,
+                forum=forum is not None,
                 media=media,
                 missing=tuple(missing),
                 tag=tag.name if tag else None,

@@ -39,6 +39,12 @@ MAX_HISTORY_DAYS = 60
 CHOICES = 25
 
 
+def named(schedules: list[Schedule], typed: str) -> Schedule | None:
+    """The schedule called ``typed``: any case, spaces collapsed as names are stored."""
+    wanted = " ".join(typed.split()).casefold()
+    return next((s for s in schedules if s.name.casefold() == wanted), None)
+
+
 class DailyCommands:
     """/daily set, list, status, preview, off and history, for one server at a time."""
 
@@ -94,7 +100,7 @@ class DailyCommands:
                 "Permissions), then run /daily set again."
             )
         existing = await self.store.schedules(guild_id)
-        same = next((s for s in existing if s.name.casefold() == name.casefold()), None)
+        same = named(existing, name)
         if same is None:
             self._check_room(existing, name)
         else:
@@ -169,10 +175,8 @@ class DailyCommands:
         if not schedules:
             raise UserError("Daily reflections are off here. Turn them on with /daily set.")
         if name is not None and name.strip():
-            wanted = " ".join(name.split()).casefold()
-            for s in schedules:
-                if s.name.casefold() == wanted:
-                    return s
+            if (found := named(schedules, name)) is not None:
+                return found
             names = ", ".join(shown_name(s.name) for s in schedules)
             raise UserError(
                 f"This server has no schedule called “{escape_markdown(clip(name, 40))}”. "
@@ -268,11 +272,7 @@ class DailyCommands:
         days = min(max(days, 1), MAX_HISTORY_DAYS)
         schedules = await self.store.schedules(guild_id)
         typed = " ".join(name.split()) if name and name.strip() else None
-        match = next(
-            (s for s in schedules if typed and s.name.casefold() == typed.casefold()), None
-        )
-        if typed is None and len(schedules) == 1:
-            match = schedules[0]
+        match = named(schedules, typed) if typed else schedules[0] if len(schedules) == 1 else None
         zone = ZoneInfo(match.zone) if match else UTC
         since = (self.clock().astimezone(zone).date() - timedelta(days=days - 1)).isoformat()
         if match is not None:
