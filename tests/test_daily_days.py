@@ -23,6 +23,7 @@ from bot.daily.posting import make_nonce
 from bot.daily.replies import list_reply
 from bot.daily.store import DailyStore
 from bot.daily.timing import catch_up, next_due
+from tests.test_daily_store import assert_due_index_used
 
 BERLIN = ZoneInfo("Europe/Berlin")
 MON, WED, FRI, SUN = 1, 1 << 2, 1 << 4, 1 << 6
@@ -182,11 +183,7 @@ async def test_a_database_with_one_schedule_per_server_migrates_to_named_schedul
     assert raw.execute("PRAGMA user_version").fetchone()[0] == len(migrations)
     indexes = {r[0] for r in raw.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
     assert {"daily_schedules_due", "daily_schedules_by_channel", "daily_posts_by_cycle"} <= indexes
-    plan = raw.execute(
-        "EXPLAIN QUERY PLAN SELECT guild_id FROM daily_schedules WHERE next_due <= 5 "
-        "AND paused_reason IS NULL ORDER BY next_due LIMIT 10"
-    ).fetchall()
-    assert "daily_schedules_due" in str(plan)
+    assert_due_index_used(raw)
     raw.close()
 
 

@@ -34,6 +34,16 @@ def passage_of(message: dict[str, Any]) -> str:
     return footer_passage_id(shown(message).subtext)
 
 
+async def overwrites_removed(fake: FakeDiscord, bot: Any, channel: Any, flag: str) -> None:
+    """The server removes the channel's overwrites; wait until the bot sees ``flag`` again."""
+    channel.overwrites.clear()
+    await fake.dispatch("CHANNEL_UPDATE", channel.to_dict())
+    guild = bot.get_guild(channel.guild_id)
+    await fake.wait_for(
+        lambda: getattr(bot.get_channel(channel.id).permissions_for(guild.me), flag)
+    )
+
+
 @pytest.fixture
 def guild(fake_discord: FakeDiscord):
     guild = fake_discord.add_guild("Readers", channels=["general", "quiet"])
@@ -226,17 +236,7 @@ async def test_forum_and_media_permissions_are_named(fake_discord, tmp_path, gui
     async with run_lectern(fake_discord, tmp_path, clock=TestClock(MONDAY)) as bot:
         forum = await set_daily(fake_discord, guild, admin, channel=ideas)
         media = await set_daily(fake_discord, guild, admin, channel=gallery)
-        gallery.overwrites.clear()  # the server fixed it
-        await fake_discord.dispatch("CHANNEL_UPDATE", gallery.to_dict())
-        await fake_discord.wait_for(
-            lambda: (
-                bot.get_channel(gallery.id)
-                .permissions_for(  # type: ignore[union-attr]
-                    bot.get_guild(guild.id).me  # type: ignore[union-attr]
-                )
-                .attach_files
-            )
-        )
+        await overwrites_removed(fake_discord, bot, gallery, "attach_files")  # fixed
         ok = await set_daily(fake_discord, guild, admin, channel=gallery)
         assert await scheduler(bot).run_due(at(0, 8)) == ["sent"]
     assert "missing **Send Messages in Threads**" in text(forum)
@@ -354,17 +354,7 @@ async def test_a_forum_lookup_without_read_message_history_pauses_instead_of_rep
         assert await until(paused)
         status = await fake_discord.slash("daily status", guild=guild, user=admin)
         refused = await set_daily(fake_discord, guild, admin, channel=ideas)
-        ideas.overwrites.clear()  # fixed
-        await fake_discord.dispatch("CHANNEL_UPDATE", ideas.to_dict())
-        await fake_discord.wait_for(
-            lambda: (
-                bot.get_channel(ideas.id)
-                .permissions_for(  # type: ignore[union-attr]
-                    bot.get_guild(guild.id).me  # type: ignore[union-attr]
-                )
-                .read_message_history
-            )
-        )
+        await overwrites_removed(fake_discord, bot, ideas, "read_message_history")  # fixed
         await set_daily(fake_discord, guild, admin, channel=ideas)  # resumes: woken, it looks
 
         async def recorded() -> bool:
