@@ -32,7 +32,7 @@ from .config import ConfigError, Settings
 from .console import Console
 from .core.db import Database
 from .core.locks import LockHeld
-from .corpus.files import load_corpus
+from .corpus.files import check_folder
 from .corpus.ingest import sync_corpus
 from .corpus.model import CorpusError
 from .services import Services, build_services
@@ -128,15 +128,12 @@ async def ingest(args: argparse.Namespace, settings: Settings) -> int:
     folder: Path = args.folder or settings.passages_dir
     if args.check:
         try:
-            corpus = await asyncio.to_thread(load_corpus, folder, _ProgressBar("Checking"))
+            checked = await asyncio.to_thread(check_folder, folder, _ProgressBar("Checking"))
         except CorpusError as error:
             _print_problems(error)
             return EXIT_INVALID
-        _print_not_documents([str(p) for p in corpus.skipped])
-        print(
-            f"{folder}: {len(corpus.documents)} documents, {corpus.passage_count} passages, "
-            "all valid."
-        )
+        _print_not_documents([str(p) for p in checked.skipped])
+        print(f"{folder}: {checked.documents} documents, {checked.passages} passages, all valid.")
         return EXIT_OK
     async with await Database.open(settings.db_path) as db:
         try:
@@ -169,7 +166,7 @@ async def ingest(args: argparse.Namespace, settings: Settings) -> int:
             print(f"  {label}: {', '.join(slugs)}")
     if report.vanished_ids:
         shown = ", ".join(report.vanished_ids[:20])
-        more = len(report.vanished_ids) - 20
+        more = report.vanished_count - min(20, len(report.vanished_ids))
         print(f"  ids that no longer exist: {shown}{f' and {more} more' if more > 0 else ''}")
     return EXIT_OK
 

@@ -17,8 +17,7 @@ import pytest
 
 from bot.config import BUNDLED_PASSAGES, Settings
 from bot.core.db import Database
-from bot.corpus.files import load_corpus
-from bot.corpus.ingest import replace_corpus
+from bot.corpus.ingest import sync_corpus
 from bot.services import Services, build_services
 
 WriteDoc = Callable[..., Path]
@@ -167,7 +166,7 @@ def services_for(db: Database, settings: Settings | None = None) -> Services:
 async def store(tmp_path: Path) -> AsyncIterator[Services]:
     """The services over a real SQLite file holding the bundled corpus."""
     async with await Database.open(tmp_path / "lectern.sqlite3") as db:
-        await replace_corpus(db, load_corpus(BUNDLED_PASSAGES))
+        await sync_corpus(db, BUNDLED_PASSAGES)
         yield services_for(db)
 
 

@@ -14,7 +14,7 @@ from bot.config import BUNDLED_PASSAGES
 from bot.core.db import Database, bundled_migrations
 from bot.core.errors import UserError
 from bot.corpus.files import load_corpus
-from bot.corpus.ingest import replace_corpus
+from bot.corpus.ingest import sync_corpus
 from bot.corpus.store import CorpusStore
 from bot.daily.days import EVERY_DAY, WEEKDAYS, WEEKENDS, DaysError, describe_days, parse_days
 from bot.daily.model import Schedule, schedule_name
@@ -23,6 +23,7 @@ from bot.daily.posting import make_nonce
 from bot.daily.replies import list_reply
 from bot.daily.store import DailyStore
 from bot.daily.timing import catch_up, next_due
+from tests.old_layout import write_old_layout
 from tests.test_daily_store import assert_due_index_used
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -138,8 +139,9 @@ async def test_a_database_with_one_schedule_per_server_migrates_to_named_schedul
     migrations = bundled_migrations()
     assert migrations[8].name == "daily_named_schedules"
     async with await Database.open(path, migrations[:8]) as db:
-        await replace_corpus(db, load_corpus(BUNDLED_PASSAGES))  # no lock table yet at 8
-        ids = await CorpusStore(db).passage_ids()
+        corpus = load_corpus(BUNDLED_PASSAGES)
+        await write_old_layout(db, corpus)
+        ids = [p.id for d in corpus.documents for p in d.passages]
         await db.run(
             """INSERT INTO daily_schedules (guild_id, channel_id, local_time, zone, role_id,
             thread, next_date, next_due, created_at, updated_at, card)
@@ -158,6 +160,9 @@ async def test_a_database_with_one_schedule_per_server_migrates_to_named_schedul
                 (f"2026-11-2{3 + n}", passage, f"ld16.2026112{3 + n}", 100 + n),
             )
     async with await Database.open(path) as db:
+        assert await CorpusStore(db).passage_count() == 0  # 0011: the corpus is ingested again
+        await sync_corpus(db, BUNDLED_PASSAGES)
+        assert await CorpusStore(db).passage_ids() == ids
         store = DailyStore(db)
         (schedule,) = await store.schedules(42)
         assert (schedule.name, schedule.channel_id, schedule.thread, schedule.card) == (

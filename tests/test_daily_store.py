@@ -323,8 +323,7 @@ async def test_forgetting_a_guild_is_all_or_nothing(service: Services) -> None:
 async def test_a_resent_intent_records_the_passage_it_sends_now(
     service: Services, passages_dir
 ) -> None:
-    from bot.corpus.files import load_corpus
-    from bot.corpus.ingest import replace_corpus
+    from bot.corpus.ingest import sync_corpus
 
     await _set(service)
     poster = FakePoster()
@@ -335,7 +334,7 @@ async def test_a_resent_intent_records_the_passage_it_sends_now(
     assert intent is not None and intent.state == INTENT and intent.passage_id
     gone = intent.passage_id.rsplit("-", 1)[0]
     (passages_dir / f"{gone}.md").unlink()  # a reload removes that passage's document
-    await replace_corpus(service.db, load_corpus(passages_dir))
+    await sync_corpus(service.db, passages_dir)
     poster.fail = None
     assert await _run(service, poster, DUE + timedelta(minutes=1)) == ["sent"]
     ((_, _, message),) = poster.sent

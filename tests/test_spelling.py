@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.core.db import Database
-from bot.corpus.files import load_corpus
-from bot.corpus.ingest import replace_corpus
+from bot.corpus.ingest import sync_corpus
 from bot.corpus.query import parse_query
 from bot.reading.service import Clicker
 from bot.services import Services
@@ -39,7 +38,7 @@ async def test_a_rare_spelling_beside_a_common_one_offers_the_common_one(tmp_pat
     body = "\n\n".join(["Attention is all there is."] * 30 + ["One atention slip."])
     (folder / "a.md").write_text(document_text(body), encoding="utf-8")
     async with await Database.open(tmp_path / "db.sqlite3") as db:
-        await replace_corpus(db, load_corpus(folder))
+        await sync_corpus(db, folder)
         services = services_for(db)
         reply = await services.reading.search("atention", user_id=3)  # matches the one slip
         (card,) = reply.cards

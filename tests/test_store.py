@@ -12,12 +12,13 @@ from hypothesis import strategies as st
 
 from bot.core.db import Database, Migration, StoreError, bundled_migrations
 from bot.corpus.files import load_corpus
-from bot.corpus.ingest import replace_corpus, sync_corpus
+from bot.corpus.ingest import sync_corpus
 from bot.corpus.model import CorpusError
 from bot.corpus.random import PassageFilter
 from bot.corpus.search import HIGHLIGHT_END, HIGHLIGHT_START, RANK_CAP
 from bot.services import Services
 from tests.conftest import document_text, services_for
+from tests.old_layout import write_old_layout
 
 # ----------------------------------------------------------------- migrations
 
@@ -33,14 +34,12 @@ async def test_old_database_is_upgraded_keeping_its_data(tmp_path: Path) -> None
     path = tmp_path / "old.sqlite3"
     first = bundled_migrations()[:1]
     async with await Database.open(path, migrations=first) as db:
-        store = services_for(db)
-        await replace_corpus(store.db, load_corpus(Path("passages")))
+        await write_old_layout(db, load_corpus(Path("passages")))
     later = Migration(
         len(first) + 1, "notes", "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT);"
     )
     async with await Database.open(path, migrations=[*first, later]) as db:
-        store = services_for(db)
-        assert (await store.corpus.stats()).passages == 62
+        assert (await db.one("SELECT count(*) FROM passages"))[0] == 62
         assert (await db.one("PRAGMA user_version"))[0] == 2
         await db.run("INSERT INTO notes (body) VALUES ('kept')")
 
@@ -227,7 +226,7 @@ async def test_search_cap_limits_ranking_work(tmp_path: Path) -> None:
     (folder / "big.md").write_text(document_text(body), encoding="utf-8")
     async with await Database.open(tmp_path / "db.sqlite3") as db:
         store = services_for(db)
-        await replace_corpus(store.db, load_corpus(folder))
+        await sync_corpus(store.db, folder)
         results = await store.search.search("common", limit=3)
         assert results.capped and results.total == RANK_CAP
         rare = await store.search.search("number 7", limit=3)
@@ -335,24 +334,31 @@ async def test_bad_folder_writes_nothing_and_old_corpus_keeps_serving(
         assert await store.corpus.passage("metaphor-1") is not None
 
 
-async def test_failed_replace_rolls_back(
+async def test_a_commit_that_fails_half_way_rolls_back_and_the_next_reload_finishes(
     tmp_path: Path, passages_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import bot.corpus.ingest as store_module
+    import bot.corpus.apply as apply_module
 
     async with await Database.open(tmp_path / "db.sqlite3") as db:
         store = services_for(db)
         await sync_corpus(store.db, passages_dir)
+        real = apply_module.first_rowid
 
         def explode(*args: object) -> object:
             raise RuntimeError("disk on fire")
 
-        monkeypatch.setattr(store_module, "passage_rows", explode)
-        (passages_dir / "new-one.md").write_text(document_text("New."), encoding="utf-8")
-        with pytest.raises(RuntimeError):
+        monkeypatch.setattr(apply_module, "first_rowid", explode)
+        poem = passages_dir / "shape-of-attention.md"
+        poem.write_text(poem.read_text(encoding="utf-8") + "\n\nOne more stanza.\n")
+        with pytest.raises(RuntimeError):  # after deleting the old poem, in the same commit
             await sync_corpus(store.db, passages_dir)
         assert (await store.corpus.stats()).passages == 62
+        assert await store.corpus.passage("shape-of-attention-1") is not None
         assert (await store.search.search("hum")).total > 0  # the index was rolled back too
+        monkeypatch.setattr(apply_module, "first_rowid", real)
+        report = await sync_corpus(store.db, passages_dir)
+        assert report.changed == ("shape-of-attention",)
+        assert (await store.search.search('"one more stanza"')).total == 1
 
 
 async def test_readers_keep_the_old_corpus_until_the_swap_commits(
@@ -380,7 +386,7 @@ async def test_random_with_words_reaches_every_kind_in_a_large_corpus(tmp_path: 
         )
     async with await Database.open(tmp_path / "db.sqlite3") as db:
         store = services_for(db)
-        await replace_corpus(store.db, load_corpus(folder))
+        await sync_corpus(store.db, folder)
         kinds = {
             (await store.corpus.random_passage(PassageFilter(about="common"))).kind
             for _ in range(200)
@@ -413,7 +419,7 @@ async def test_random_author_within_a_kind_or_document_is_exact(tmp_path: Path) 
     )
     async with await Database.open(tmp_path / "db.sqlite3") as db:
         store = services_for(db)
-        await replace_corpus(store.db, load_corpus(folder))
+        await sync_corpus(store.db, folder)
         in_b = {
             (await store.corpus.random_passage(PassageFilter(author="ann", document="b"))).text
             for _ in range(300)
@@ -440,7 +446,7 @@ async def test_a_capped_phrase_search_lists_matches_in_corpus_order(tmp_path: Pa
     (folder / "big.md").write_text(document_text(body), encoding="utf-8")
     async with await Database.open(tmp_path / "db.sqlite3") as db:
         store = services_for(db)
-        await replace_corpus(store.db, load_corpus(folder))
+        await sync_corpus(store.db, folder)
         capped = await store.search.search('"the old"', limit=5)
         ranked = await store.search.search('"river number 7"', limit=5)
     assert capped.capped

@@ -13,8 +13,7 @@ from bot.config import Settings
 from bot.core.db import Database
 from bot.core.errors import UserError
 from bot.core.ui_state import RETENTION_DAYS, UiStateStore
-from bot.corpus.files import load_corpus
-from bot.corpus.ingest import replace_corpus
+from bot.corpus.ingest import sync_corpus
 from bot.reading.service import Clicker
 from bot.services import build_services
 
@@ -40,7 +39,7 @@ async def test_used_state_is_kept_and_unused_state_is_pruned(tmp_path: Path) -> 
 async def test_an_expired_search_button_answers_kindly(tmp_path: Path) -> None:
     today = {"d": DAY0}
     async with await Database.open(tmp_path / "db.sqlite3") as db:
-        await replace_corpus(db, load_corpus(Path("passages")))
+        await sync_corpus(db, Path("passages"))
         clock = lambda: datetime.combine(today["d"], time(12), tzinfo=UTC)  # noqa: E731
         services = build_services(db, Settings(), clock=clock)
         reply = await services.reading.search("attention", user_id=5)

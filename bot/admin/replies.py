@@ -62,15 +62,13 @@ def reload_reply(report: IngestReport, *, dry_run: bool) -> Reply:
         fields.append(Field(label.title(), clip(", ".join(f"`{s}`" for s in slugs), 1000), True))
     if report.vanished_ids:
         ids = ", ".join(f"`{i}`" for i in report.vanished_ids)
-        fields.append(
-            Field(f"Ids that no longer exist ({len(report.vanished_ids)})", clip(ids, 1000))
-        )
+        fields.append(Field(f"Ids that no longer exist ({report.vanished_count})", clip(ids, 1000)))
     fields += _not_documents(report)
     text = (
         "Nothing was changed."
         if dry_run
-        else f"Swapped in one transaction in {report.seconds:.2f} s. Buttons on old messages keep "
-        "working; those pointing at vanished passages say so."
+        else f"Done in {report.seconds:.2f} s, each changed document swapped whole. Buttons on "
+        "old messages keep working; those pointing at vanished passages say so."
     )
     card = Card(title=title, description=text, fields=tuple(fields), color=OK_COLOR)
     return Reply(cards=(card,), ephemeral=True)

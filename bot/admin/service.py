@@ -12,8 +12,7 @@ from pathlib import Path
 from ..core.db import Database
 from ..core.locks import LockHeld
 from ..core.reply import Reply
-from ..corpus.files import load_corpus
-from ..corpus.ingest import preview_replace, sync_corpus
+from ..corpus.ingest import sync_corpus
 from ..corpus.model import CorpusError
 from ..corpus.store import CorpusStore
 from .audit import Actor, AuditStore
@@ -43,11 +42,7 @@ class AdminService:
         async with self._lock:
             folder = self.passages_dir
             try:
-                if dry_run:
-                    corpus = await asyncio.to_thread(load_corpus, folder)
-                    report = await preview_replace(self.db, corpus)
-                else:
-                    report = await sync_corpus(self.db, folder)
+                report = await sync_corpus(self.db, folder, dry_run=dry_run)
             except CorpusError as error:
                 await self.audit.record(actor, action, "refused", f"{len(error.problems)} problems")
                 return problems_reply(error)

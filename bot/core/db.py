@@ -153,21 +153,35 @@ class Database:
         writer, in this process or another, waits for it (busy timeout) rather than failing
         half way. ``cache_mib`` enlarges the page cache for index builds.
         """
+        async with self.session(cache_mib=cache_mib) as session, session.immediate():
+            yield session
+
+    @contextlib.asynccontextmanager
+    async def session(self, *, cache_mib: int = 0) -> AsyncIterator[Database]:
+        """A connection of its own, in autocommit mode, for a job of several transactions
+        (see :meth:`immediate`) that may also keep ``TEMP`` tables between them."""
         connection = await aiosqlite.connect(self.path, isolation_level=None)
         try:
             await configure(connection)
             if cache_mib:
                 await connection.execute(f"PRAGMA cache_size = -{int(cache_mib) * 1024}")
-            await connection.execute("BEGIN IMMEDIATE")
-            try:
-                yield Database(connection, self.path)
-            except BaseException:
-                if connection.in_transaction:  # SQLite may have rolled back by itself already
-                    await connection.execute("ROLLBACK")
-                raise
-            await connection.execute("COMMIT")
+            yield Database(connection, self.path)
         finally:
             await connection.close()
+
+    @contextlib.asynccontextmanager
+    async def immediate(self) -> AsyncIterator[None]:
+        """``BEGIN IMMEDIATE`` … ``COMMIT`` on this connection, ``ROLLBACK`` on any error.
+
+        Only for a connection no other coroutine uses (one from :meth:`session`)."""
+        await self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            if self._db.in_transaction:  # SQLite may have rolled back by itself already
+                await self._db.execute("ROLLBACK")
+            raise
+        await self._db.execute("COMMIT")
 
     async def ping(self) -> int:
         """``SELECT 1``: one round trip, the floor every query is measured against."""

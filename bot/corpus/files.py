@@ -18,7 +18,15 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .model import MAX_FILE_BYTES, PARSER_VERSION, Corpus, CorpusError, Document, Problem
+from .model import (
+    MAX_FILE_BYTES,
+    PARSER_VERSION,
+    Corpus,
+    CorpusError,
+    Document,
+    Problem,
+    corpus_fingerprint,
+)
 from .parse import parse_document
 
 #: Folders nested deeper than this are a problem, not a reason to recurse forever.
@@ -192,40 +200,68 @@ def load_corpus(
     listing: Listing | None = None,
 ) -> Corpus:
     """Read, parse and validate every document in ``folder`` (as ``listing`` found it, when
-    given); raise CorpusError on any problem."""
+    given) into memory; raise CorpusError on any problem. For small folders and tests: the
+    bot stages large ones document by document (``staging.py``)."""
     found = listing or scan(folder)
-    documents: list[Document] = []
+    documents = sorted(_valid_documents(folder, found, progress), key=lambda d: (d.kind, d.slug))
+    fingerprint = corpus_fingerprint((d.kind, d.slug, d.content_hash) for d in documents)
+    return Corpus(tuple(documents), fingerprint, tuple(found.skipped))
+
+
+@dataclass(frozen=True, slots=True)
+class FolderCheck:
+    """What :func:`check_folder` found in a valid folder."""
+
+    documents: int
+    passages: int
+    skipped: tuple[Problem, ...]
+
+
+def check_folder(folder: Path, progress: Callable[[int, int], None] | None = None) -> FolderCheck:
+    """Validate ``folder`` as :func:`load_corpus` does, one document in memory at a time."""
+    found = scan(folder)
+    documents = passages = 0
+    for doc in _valid_documents(folder, found, progress):
+        documents += 1
+        passages += len(doc.passages)
+    return FolderCheck(documents, passages, tuple(found.skipped))
+
+
+def _valid_documents(
+    folder: Path, found: Listing, progress: Callable[[int, int], None] | None
+) -> Iterator[Document]:
+    """Each document of ``found`` as it is parsed; at the end, CorpusError if anything (a
+    file, a duplicate slug, the folder) was wrong."""
     problems: list[Problem] = list(found.problems)
-    root = _printable(folder.name or str(folder))
+    slugs: dict[str, str] = {}
+    root = display_root(folder)
     for index, (relative, path, _) in enumerate(found.files, 1):
         try:
-            documents.append(parse_file(path, display=f"{root}/{relative}"))
+            doc = parse_file(path, display=f"{root}/{relative}")
         except CorpusError as error:
             problems.extend(error.problems)
+        else:
+            if doc.slug in slugs:
+                message = f"duplicate slug {doc.slug!r}: {slugs[doc.slug]} already uses it"
+                problems.append(Problem(doc.path, 1, message))
+            else:
+                slugs[doc.slug] = doc.path
+                yield doc
         if progress:
             progress(index, len(found.files))
     if not found.files and not problems:
-        problems.append(
-            Problem(_printable(str(folder)), 0, "no documents (*.md files) in this folder")
-        )
-    problems.extend(_duplicate_slugs(documents))
+        problems.append(no_documents(folder))
     if problems:
         raise CorpusError(problems)
-    documents.sort(key=lambda d: (d.kind, d.slug))
-    digest = hashlib.sha256(f"parser {PARSER_VERSION}\n".encode())
-    for doc in documents:
-        digest.update(f"{doc.slug}\0{doc.content_hash}\n".encode())
-    return Corpus(tuple(documents), digest.hexdigest(), tuple(found.skipped))
 
 
-def _duplicate_slugs(documents: list[Document]) -> Iterator[Problem]:
-    seen: dict[str, Document] = {}
-    for doc in documents:
-        if doc.slug in seen:
-            first = seen[doc.slug].path
-            yield Problem(doc.path, 1, f"duplicate slug {doc.slug!r}: {first} already uses it")
-        else:
-            seen[doc.slug] = doc
+def display_root(folder: Path) -> str:
+    """How a folder's files are named in messages: ``passages/poem.md``."""
+    return _printable(folder.name or str(folder))
+
+
+def no_documents(folder: Path) -> Problem:
+    return Problem(_printable(str(folder)), 0, "no documents (*.md files) in this folder")
 
 
 def parse_file(path: Path, display: str | None = None) -> Document:

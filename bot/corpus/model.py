@@ -5,6 +5,7 @@ The format is documented for hosts in ``passages/README.md``.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -110,3 +111,11 @@ class Corpus:
 def passage_id(slug: str, unit: str, number: int) -> str:
     """The stable, typable id of a passage: ``shape-of-attention-7``, ``…-afterword``."""
     return f"{slug}-{AFTERWORD}" if unit == AFTERWORD else f"{slug}-{number}"
+
+
+def corpus_fingerprint(documents: Iterable[tuple[str, str, str]]) -> str:
+    """The fingerprint of a corpus from its documents' ``(kind, slug, content_hash)``."""
+    digest = hashlib.sha256(f"parser {PARSER_VERSION}\n".encode())
+    for _, slug, content_hash in sorted(documents):
+        digest.update(f"{slug}\0{content_hash}\n".encode())
+    return digest.hexdigest()

@@ -1,6 +1,8 @@
-"""Random picks, each one query: passages are stored in (kind, document, position) order with
-dense rowids, so a kind or a document is a rowid range, and an author's passages are numbered
-in rowid order, so an author within a range is a range of those numbers."""
+"""Random picks, each one query. A passage's corpus-order ordinal is one indexed lookup away
+from its rowid (``documents.ord_start``), so a random passage of the corpus, a kind or a
+document is a random ordinal; an author's passages are numbered the same way
+(``author_documents.a_ord``). See ``layout.py`` and migration 0011.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..core.db import Database
+from .layout import ALL_ROWIDS, KIND_ORDER, kind_span
 from .query import parse_query
 from .rows import PASSAGE_COLUMNS, PASSAGE_JOINS, SELECT_PASSAGE
 
@@ -37,43 +40,56 @@ def author_key(name: str) -> str:
     return " ".join(name.split()).casefold()
 
 
-# {span} is a query giving the rowid range (lo, hi) the filters allow.
-_IN_SPAN = f"""WITH span AS MATERIALIZED ({{span}})
-    {SELECT_PASSAGE} WHERE p.rowid = (SELECT lo + abs(random()) % (hi - lo + 1) FROM span)"""
+# {span} is a query giving the ordinal range (lo, hi) and the rowid range (rlo, rhi) allowed.
+# The rowid of the passage at ordinal :n (the last document starting at or before it):
+_ROWID_AT = """(SELECT d.first_rowid + {n} - d.ord_start FROM documents AS d
+    WHERE d.ord_start <= {n} ORDER BY d.ord_start DESC LIMIT 1)"""
 
-# An author's passages in a span: their author_ord values there are consecutive, from the first
-# to the last of the author's rowids inside the span (index passages_by_author_rowid).
+_IN_SPAN = f"""WITH span AS MATERIALIZED ({{span}}),
+    pick AS MATERIALIZED (SELECT lo + abs(random()) % (hi - lo + 1) AS n FROM span WHERE hi >= lo)
+    {SELECT_PASSAGE} WHERE p.rowid = (SELECT {_ROWID_AT.format(n="pick.n")} FROM pick)"""
+
+# An author's passages in a span: their a_ord numbers there run from the first of the
+# author's documents in the span to the last; the pick is a number in between.
 _BY_AUTHOR = f"""WITH span AS MATERIALIZED ({{span}}),
+    bounds AS MATERIALIZED (
+        SELECT x.id AS aid, min(ad.a_ord) AS first, max(ad.a_ord + ad.passage_count) - 1 AS last
+        FROM authors AS x, span
+        JOIN author_documents AS ad ON ad.author_id = x.id
+        JOIN documents AS d ON d.id = ad.document_id AND d.ord_start BETWEEN span.lo AND span.hi
+        WHERE x.key = :author),
     pick AS MATERIALIZED (
-        SELECT x.id AS aid,
-            (SELECT author_ord FROM passages WHERE author_id = x.id AND rowid >= span.lo
-                ORDER BY rowid LIMIT 1) AS first,
-            (SELECT author_ord FROM passages WHERE author_id = x.id AND rowid <= span.hi
-                ORDER BY rowid DESC LIMIT 1) AS last
-        FROM authors AS x, span WHERE x.key = :author)
-    SELECT {PASSAGE_COLUMNS} FROM pick
-    JOIN passages AS p ON p.author_id = pick.aid
-        AND p.author_ord = pick.first + abs(random()) % (pick.last - pick.first + 1)
-    {PASSAGE_JOINS}
-    WHERE pick.last >= pick.first"""
+        SELECT aid, first + abs(random()) % (last - first + 1) AS n FROM bounds
+        WHERE last >= first),
+    hit AS MATERIALIZED (
+        SELECT ad.author_id, ad.document_id, pick.n - ad.a_ord AS k FROM pick
+        JOIN author_documents AS ad ON ad.author_id = pick.aid AND ad.a_ord = (
+            SELECT max(a_ord) FROM author_documents WHERE author_id = pick.aid
+            AND a_ord <= pick.n))
+    SELECT {PASSAGE_COLUMNS} FROM hit
+    JOIN passages AS p ON p.author_id = hit.author_id AND p.document_id = hit.document_id
+        AND p.author_seq = hit.k
+    {PASSAGE_JOINS}"""
 
 _BY_WORDS = f"""WITH span AS MATERIALIZED ({{span}}),
     matches AS MATERIALIZED (
         SELECT count(*) AS n FROM (SELECT 1 FROM passages_fts, span WHERE passages_fts MATCH :q
-            AND passages_fts.rowid BETWEEN span.lo AND span.hi LIMIT :cap)),
-    dice AS MATERIALIZED (
-        SELECT lo + abs(random()) % (hi - lo + 1) AS start, abs(random()) AS roll FROM span)
+            AND passages_fts.rowid BETWEEN span.rlo AND span.rhi LIMIT :cap)),
+    throw AS MATERIALIZED (
+        SELECT lo + abs(random()) % (hi - lo + 1) AS n, abs(random()) AS roll FROM span
+        WHERE hi >= lo),
+    dice AS MATERIALIZED (SELECT {_ROWID_AT.format(n="throw.n")} AS start, roll FROM throw)
     {SELECT_PASSAGE} WHERE p.rowid = CASE
         WHEN (SELECT n FROM matches) = 0 THEN NULL
         WHEN (SELECT n FROM matches) < :cap THEN (
             SELECT f.rowid FROM passages_fts AS f, span WHERE passages_fts MATCH :q
-                AND f.rowid BETWEEN span.lo AND span.hi ORDER BY f.rowid LIMIT 1
+                AND f.rowid BETWEEN span.rlo AND span.rhi ORDER BY f.rowid LIMIT 1
                 OFFSET (SELECT roll % n FROM dice, matches))
         ELSE coalesce(
             (SELECT f.rowid FROM passages_fts AS f, span, dice WHERE passages_fts MATCH :q
-                AND f.rowid BETWEEN dice.start AND span.hi ORDER BY f.rowid LIMIT 1),
+                AND f.rowid BETWEEN dice.start AND span.rhi ORDER BY f.rowid LIMIT 1),
             (SELECT f.rowid FROM passages_fts AS f, span WHERE passages_fts MATCH :q
-                AND f.rowid BETWEEN span.lo AND span.hi ORDER BY f.rowid LIMIT 1))
+                AND f.rowid BETWEEN span.rlo AND span.rhi ORDER BY f.rowid LIMIT 1))
         END"""
 
 # Words and an author together (rare): among the first RANDOM_CANDIDATE_CAP such matches.
@@ -82,7 +98,7 @@ _BY_AUTHOR_AND_WORDS = f"""WITH span AS MATERIALIZED ({{span}}),
         SELECT p.rowid AS r FROM passages_fts AS f, span
         JOIN passages AS p ON p.rowid = f.rowid
         JOIN authors AS a ON a.id = p.author_id AND a.key = :author
-        WHERE passages_fts MATCH :q AND f.rowid BETWEEN span.lo AND span.hi
+        WHERE passages_fts MATCH :q AND f.rowid BETWEEN span.rlo AND span.rhi
         LIMIT {RANDOM_CANDIDATE_CAP})
     {SELECT_PASSAGE} WHERE p.rowid = (SELECT r FROM candidates LIMIT 1 OFFSET
         (SELECT abs(random()) % max(count(*), 1) FROM candidates))"""
@@ -107,13 +123,19 @@ async def random_passage(db: Database, where: PassageFilter) -> Any:
             return None
     if params["document"]:
         kind_too = " AND kind = :kind" if params["kind"] else ""
-        span = f"""SELECT first_rowid AS lo, first_rowid + passage_count - 1 AS hi
+        span = f"""SELECT ord_start AS lo, ord_start + passage_count - 1 AS hi,
+            first_rowid AS rlo, first_rowid + passage_count - 1 AS rhi
             FROM documents WHERE slug = :document{kind_too}"""
     elif params["kind"]:
-        span = """SELECT first_rowid AS lo, first_rowid + passage_count - 1 AS hi
-            FROM kinds WHERE kind = :kind"""
+        if params["kind"] not in KIND_ORDER:
+            return None
+        rlo, rhi = kind_span(params["kind"])
+        span = f"""SELECT ord_start AS lo, ord_start + passage_count - 1 AS hi,
+            {rlo} AS rlo, {rhi} AS rhi FROM kinds WHERE kind = :kind"""
     else:
-        span = "SELECT 1 AS lo, max(rowid) AS hi FROM passages"
+        rlo, rhi = ALL_ROWIDS
+        span = f"""SELECT 0 AS lo, coalesce(sum(passage_count), 0) - 1 AS hi,
+            {rlo} AS rlo, {rhi} AS rhi FROM kinds"""
     if where.about and where.author:
         sql = _BY_AUTHOR_AND_WORDS
     elif where.about:

@@ -83,8 +83,8 @@ class CorpusStore:
     ) -> tuple[StoredPassage | None, StoredPassage | None]:
         """The passages just before and after ``passage_id`` in its document."""
         sql = f"""SELECT {PASSAGE_COLUMNS}, p.seq - me.seq FROM passages AS me
-            JOIN passages AS p ON p.document_id = me.document_id
-                AND p.seq IN (me.seq - 1, me.seq + 1)
+            JOIN passages AS p ON p.rowid IN (me.rowid - 1, me.rowid + 1)
+                AND p.document_id = me.document_id
             {PASSAGE_JOINS}
             WHERE me.id = ?"""
         before = after = None
@@ -101,9 +101,11 @@ class CorpusStore:
         if info is None:
             return None
         rows = await self.db.all(
-            f"{SELECT_PASSAGE} WHERE p.document_id = (SELECT id FROM documents WHERE slug = ?)"
-            " ORDER BY p.seq",
-            (info.slug,),
+            f"""{SELECT_PASSAGE} WHERE p.rowid BETWEEN
+                (SELECT first_rowid FROM documents WHERE slug = :slug) AND
+                (SELECT first_rowid + passage_count - 1 FROM documents WHERE slug = :slug)
+            ORDER BY p.rowid""",
+            {"slug": info.slug},
         )
         return info, [passage_from_row(r) for r in rows]
 
@@ -141,19 +143,25 @@ class CorpusStore:
     async def stats(self) -> CorpusStats:
         kinds = dict(await self.db.all("SELECT kind, passage_count FROM kinds ORDER BY kind"))
         row = await self.db.one(
-            """SELECT (SELECT count(*) FROM documents), (SELECT coalesce(max(rowid), 0) FROM
-            passages), (SELECT count(*) FROM authors), (SELECT value FROM corpus_meta
+            """SELECT (SELECT count(*) FROM documents), (SELECT coalesce(sum(passage_count), 0)
+            FROM kinds), (SELECT count(*) FROM authors), (SELECT value FROM corpus_meta
             WHERE key = 'fingerprint')"""
         )
         return CorpusStats(row[0], row[1], row[2], kinds, self.db.size_bytes(), row[3])
 
     async def passage_at(self, index: int) -> StoredPassage | None:
         """The passage at 0-based ``index`` in corpus order (for deterministic daily picks)."""
-        row = await self.db.one(f"{SELECT_PASSAGE} WHERE p.rowid = ?", (index + 1,))
+        if index < 0:
+            return None
+        row = await self.db.one(
+            f"""{SELECT_PASSAGE} WHERE p.rowid = (SELECT first_rowid + :n - ord_start
+                FROM documents WHERE ord_start <= :n ORDER BY ord_start DESC LIMIT 1)""",
+            {"n": index},
+        )
         return passage_from_row(row) if row else None
 
     async def passage_count(self) -> int:
-        row = await self.db.one("SELECT coalesce(max(rowid), 0) FROM passages")
+        row = await self.db.one("SELECT coalesce(sum(passage_count), 0) FROM kinds")
         return int(row[0])
 
     async def ids_starting_with(self, prefix: str, *, limit: int = 25) -> list[tuple[str, str]]:
@@ -170,27 +178,31 @@ class CorpusStore:
         self, *, document: str | None = None, kind: str | None = None
     ) -> list[str]:
         """Every passage id in corpus order, or those of one document (slug) or one kind."""
-        if document is None and kind is None:
-            return [r[0] for r in await self.db.all("SELECT id FROM passages ORDER BY rowid")]
-        column, value = ("d.slug", document) if document is not None else ("d.kind", kind)
+        where = ""
+        if document is not None or kind is not None:
+            where = "WHERE d.slug = ?" if document is not None else "WHERE d.kind = ?"
         rows = await self.db.all(
-            f"""SELECT p.id FROM passages AS p JOIN documents AS d ON d.id = p.document_id
-            WHERE {column} = ? ORDER BY p.rowid""",
-            (value,),
+            f"""SELECT p.id FROM documents AS d JOIN passages AS p
+                ON p.rowid BETWEEN d.first_rowid AND d.first_rowid + d.passage_count - 1
+            {where} ORDER BY d.ord_start, p.rowid""",
+            [v for v in (document, kind) if v is not None][:1],
         )
         return [r[0] for r in rows]
 
     async def iter_passages(self, batch: int = 2000) -> AsyncIterator[StoredPassage]:
         """Every passage in corpus order, fetched in batches (for exports)."""
-        last = 0
+        index = 0
         while True:
             rows = await self.db.all(
-                f"{SELECT_PASSAGE.replace('SELECT ', 'SELECT p.rowid, ', 1)} WHERE p.rowid > ?"
-                " ORDER BY p.rowid LIMIT ?",
-                (last, batch),
+                f"""WITH span AS (SELECT first_rowid, ord_start, passage_count FROM documents
+                    WHERE ord_start + passage_count > :n ORDER BY ord_start LIMIT :batch)
+                {SELECT_PASSAGE} JOIN span ON p.rowid BETWEEN span.first_rowid + max(
+                    :n - span.ord_start, 0) AND span.first_rowid + span.passage_count - 1
+                ORDER BY span.ord_start, p.rowid LIMIT :batch""",
+                {"n": index, "batch": batch},
             )
             for row in rows:
-                yield passage_from_row(row[1:])
+                yield passage_from_row(row)
+            index += len(rows)
             if len(rows) < batch:
                 return
-            last = rows[-1][0]
