@@ -33,13 +33,14 @@ _FTS_INSERT = """INSERT INTO passages_fts (rowid, text, title, author)
 _NEW_AUTHORS = """INSERT INTO authors (name, key, passage_count)
     SELECT author, author_key, 0 FROM (
         SELECT author, author_key, min(rowid) FROM staged_passages
-        WHERE slug = ? AND author_key IS NOT NULL GROUP BY author_key)
+        WHERE rowid BETWEEN :staged AND :staged + :count - 1 AND author_key IS NOT NULL
+        GROUP BY author_key)
     WHERE true ON CONFLICT (key) DO NOTHING"""
 _INSERT_PASSAGES = """INSERT INTO passages
     SELECT :first + s.seq - 1, s.id, :doc, s.seq, s.unit, s.number, s.unit_total, a.id,
         s.author_seq, s.text
     FROM staged_passages AS s LEFT JOIN authors AS a ON a.key = s.author_key
-    WHERE s.slug = :slug ORDER BY s.rowid"""
+    WHERE s.rowid BETWEEN :staged AND :staged + :count - 1 ORDER BY s.rowid"""
 _COUNT_AUTHORS = """INSERT INTO author_documents (author_id, document_id, passage_count)
     SELECT author_id, :doc, count(*) FROM passages
     WHERE rowid BETWEEN :first AND :last AND author_id IS NOT NULL GROUP BY author_id"""
@@ -143,9 +144,10 @@ async def _delete_document(session: Database, slug: str) -> list[int]:
 
 
 async def _insert_document(session: Database, slug: str, doc_id: int) -> list[int]:
-    kind, count = await session.one(
-        "SELECT kind, passage_count FROM staged_documents WHERE slug = ?", (slug,)
+    kind, count, staged = await session.one(
+        "SELECT kind, passage_count, first_staged FROM staged_documents WHERE slug = ?", (slug,)
     )
+    rows = {"staged": staged, "count": count}
     first = first_rowid(kind, doc_id)
     await session.run(
         """INSERT INTO documents (id, slug, title, author, kind, source, note, path, file,
@@ -154,8 +156,8 @@ async def _insert_document(session: Database, slug: str, doc_id: int) -> list[in
             file_mtime_ns, content_hash, ?, passage_count FROM staged_documents WHERE slug = ?""",
         (doc_id, first, slug),
     )
-    await session.run(_NEW_AUTHORS, (slug,))
-    await session.run(_INSERT_PASSAGES, {"first": first, "doc": doc_id, "slug": slug})
+    await session.run(_NEW_AUTHORS, rows)
+    await session.run(_INSERT_PASSAGES, {"first": first, "doc": doc_id, **rows})
     last = first + count - 1
     await session.run(_COUNT_AUTHORS, {"doc": doc_id, "first": first, "last": last})
     await session.run(_FTS_INSERT, (first, last))

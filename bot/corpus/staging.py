@@ -10,7 +10,10 @@ anything. A problem anywhere raises :class:`~bot.corpus.model.CorpusError`.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import multiprocessing
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,8 +23,13 @@ from .files import Listing, display_root, no_documents, parse_file
 from .model import CorpusError, Document, Problem, corpus_fingerprint
 from .random import author_key
 
-#: Source bytes parsed per trip to the worker thread (and held in memory at once).
+#: Source bytes parsed per trip to the parser (at most two such batches in memory at once).
 BATCH_BYTES = 4 * 1024 * 1024
+#: Files to read above this many bytes are parsed in a worker process (see ``_parsed``).
+PROCESS_ABOVE_BYTES = 16 * 1024 * 1024
+
+_STAGE_PASSAGE = """INSERT INTO staged_passages (seq, id, unit, number, unit_total, author,
+    author_key, author_seq, text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"""
 
 _SCHEMA = """
 DROP TABLE IF EXISTS temp.staged_documents;
@@ -29,13 +37,15 @@ DROP TABLE IF EXISTS temp.staged_passages;
 CREATE TEMP TABLE staged_documents (
     slug TEXT PRIMARY KEY, title TEXT, author TEXT, kind TEXT, source TEXT, note TEXT,
     path TEXT, file TEXT, file_size INTEGER, file_mtime_ns INTEGER, content_hash TEXT,
-    passage_count INTEGER);
+    passage_count INTEGER, first_staged INTEGER);
 CREATE TEMP TABLE staged_passages (
-    slug TEXT, seq INTEGER, id TEXT, unit TEXT, number INTEGER, unit_total INTEGER,
-    author TEXT, author_key TEXT, author_seq INTEGER, text TEXT);
-CREATE INDEX temp.staged_passages_by_slug ON staged_passages (slug);
-CREATE INDEX temp.staged_passages_by_id ON staged_passages (id);
+    rowid INTEGER PRIMARY KEY, seq INTEGER, id TEXT, unit TEXT, number INTEGER,
+    unit_total INTEGER, author TEXT, author_key TEXT, author_seq INTEGER, text TEXT);
 """
+
+
+#: What parsing one file gives: its documents row and passage rows, or what is wrong with it.
+Parsed = tuple[tuple[Any, ...], list[tuple[Any, ...]]] | CorpusError
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +76,7 @@ class Plan:
     moved: list[tuple[str, str, int, int, str]] = field(default_factory=list)
     stored: dict[str, StoredFile] = field(default_factory=dict)  # by slug
     staged_counts: dict[str, int] = field(default_factory=dict)  # by slug
+    staged_rows: int = 0  # rows in staged_passages, a document's rows being consecutive
     fingerprint: str = ""
     not_documents: tuple[str, ...] = ()
 
@@ -113,31 +124,32 @@ async def stage(
             unread.append((relative, path, st.st_size, st.st_mtime_ns))
     root = display_root(folder)
     done = len(listing.files) - len(unread)
-    for batch in _batches(unread):
-        parsed = await asyncio.to_thread(_parse_batch, batch, root)
+    async for batch, parsed in _parsed(unread, root):
         for (relative, _, size, mtime), result in zip(batch, parsed, strict=True):
             if isinstance(result, CorpusError):
                 problems.extend(result.problems)
                 continue
-            if result.slug in final:
-                other = final[result.slug][2]
-                problems.append(
-                    Problem(
-                        result.path,
-                        1,
-                        f"duplicate slug {result.slug!r}: {root}/{other} already uses it",
-                    )
-                )
+            meta, rows = result
+            slug, doc_path, kind, content_hash = meta[0], meta[6], meta[3], meta[7]
+            if slug in final:
+                message = f"duplicate slug {slug!r}: {root}/{final[slug][2]} already uses it"
+                problems.append(Problem(doc_path, 1, message))
                 continue
-            final[result.slug] = (result.kind, result.content_hash, relative)
-            plan.passages_after += len(result.passages)
-            known = plan.stored.get(result.slug)
-            if known and known.content_hash == result.content_hash and not force:
-                plan.moved.append((result.slug, relative, size, mtime, result.path))
+            final[slug] = (kind, content_hash, relative)
+            plan.passages_after += len(rows)
+            known = plan.stored.get(slug)
+            if known and known.content_hash == content_hash and not force:
+                plan.moved.append((slug, relative, size, mtime, doc_path))
             else:
-                await _stage_document(session, result, relative, size, mtime)
-                plan.staged_counts[result.slug] = len(result.passages)
-                (plan.changed if known else plan.added).append(result.slug)
+                await session.run(
+                    "INSERT INTO staged_documents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (*meta[:7], relative, size, mtime, content_hash, len(rows),
+                     plan.staged_rows + 1),
+                )  # fmt: skip
+                await session.run_many(_STAGE_PASSAGE, rows)
+                plan.staged_rows += len(rows)
+                plan.staged_counts[slug] = len(rows)
+                (plan.changed if known else plan.added).append(slug)
         done += len(batch)
         if progress:
             progress(done, len(listing.files))
@@ -167,30 +179,43 @@ def _batches(files: list[tuple[str, Path, int, int]]) -> list[list[tuple[str, Pa
     return [b for b in batches if b]
 
 
-def _parse_batch(
-    batch: list[tuple[str, Path, int, int]], root: str
-) -> list[Document | CorpusError]:
-    results: list[Document | CorpusError] = []
+async def _parsed(
+    files: list[tuple[str, Path, int, int]], root: str
+) -> AsyncIterator[tuple[list[tuple[str, Path, int, int]], list[Parsed]]]:
+    """Each batch of ``files`` with what parsing made of it. A large reload parses in a worker
+    process, one batch ahead of the writes here: two cores busy, and the bot's event loop
+    never waits for the parser's share of the GIL."""
+    batches = _batches(files)
+    if sum(f[2] for f in files) < PROCESS_ABOVE_BYTES:
+        for batch in batches:
+            yield batch, await asyncio.to_thread(parse_batch, batch, root)
+        return
+    loop = asyncio.get_running_loop()
+    context = multiprocessing.get_context("spawn")  # no fork of a process running threads
+    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        ahead = deque(loop.run_in_executor(pool, parse_batch, b, root) for b in batches[:2])
+        for index, batch in enumerate(batches):
+            parsed = await ahead.popleft()
+            if index + 2 < len(batches):
+                ahead.append(loop.run_in_executor(pool, parse_batch, batches[index + 2], root))
+            yield batch, parsed
+            del parsed
+
+
+def parse_batch(batch: list[tuple[str, Path, int, int]], root: str) -> list[Parsed]:
+    """Parse each file of ``batch`` into its staged_documents values (less the file's) and
+    staged_passages rows, or the CorpusError saying what is wrong with it."""
+    results: list[Parsed] = []
     for relative, path, _, _ in batch:
         try:
-            results.append(parse_file(path, display=f"{root}/{relative}"))
+            doc = parse_file(path, display=f"{root}/{relative}")
         except CorpusError as error:
             results.append(error)
+        else:
+            meta = (doc.slug, doc.title, doc.author, doc.kind, doc.source, doc.note, doc.path,
+                    doc.content_hash)  # fmt: skip
+            results.append((meta, _passage_rows(doc)))
     return results
-
-
-async def _stage_document(
-    session: Database, doc: Document, file: str, size: int, mtime_ns: int
-) -> None:
-    await session.run(
-        "INSERT INTO staged_documents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (doc.slug, doc.title, doc.author, doc.kind, doc.source, doc.note, doc.path, file, size,
-         mtime_ns, doc.content_hash, len(doc.passages)),
-    )  # fmt: skip
-    await session.run_many(
-        "INSERT INTO staged_passages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        _passage_rows(doc),
-    )
 
 
 def _passage_rows(doc: Document) -> list[tuple[Any, ...]]:
@@ -203,7 +228,6 @@ def _passage_rows(doc: Document) -> list[tuple[Any, ...]]:
             author_seq = seen.get(key, 0)
             seen[key] = author_seq + 1
         rows.append(
-            (doc.slug, p.seq, p.id, p.unit, p.number, p.unit_total, p.author, key, author_seq,
-             p.text)
-        )  # fmt: skip
+            (p.seq, p.id, p.unit, p.number, p.unit_total, p.author, key, author_seq, p.text)
+        )
     return rows
