@@ -10,10 +10,7 @@ anything. A problem anywhere raises :class:`~bot.corpus.model.CorpusError`.
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
-from collections import deque
 from collections.abc import AsyncIterator, Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,10 +20,8 @@ from .files import Listing, display_root, no_documents, parse_file
 from .model import CorpusError, Document, Problem, corpus_fingerprint
 from .random import author_key
 
-#: Source bytes parsed per trip to the parser (at most two such batches in memory at once).
+#: Source bytes parsed per trip to the worker thread (and held in memory at once).
 BATCH_BYTES = 4 * 1024 * 1024
-#: Files to read above this many bytes are parsed in a worker process (see ``_parsed``).
-PROCESS_ABOVE_BYTES = 16 * 1024 * 1024
 
 _STAGE_PASSAGE = """INSERT INTO staged_passages (seq, id, unit, number, unit_total, author,
     author_key, author_seq, text) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"""
@@ -182,24 +177,9 @@ def _batches(files: list[tuple[str, Path, int, int]]) -> list[list[tuple[str, Pa
 async def _parsed(
     files: list[tuple[str, Path, int, int]], root: str
 ) -> AsyncIterator[tuple[list[tuple[str, Path, int, int]], list[Parsed]]]:
-    """Each batch of ``files`` with what parsing made of it. A large reload parses in a worker
-    process, one batch ahead of the writes here: two cores busy, and the bot's event loop
-    never waits for the parser's share of the GIL."""
-    batches = _batches(files)
-    if sum(f[2] for f in files) < PROCESS_ABOVE_BYTES:
-        for batch in batches:
-            yield batch, await asyncio.to_thread(parse_batch, batch, root)
-        return
-    loop = asyncio.get_running_loop()
-    context = multiprocessing.get_context("spawn")  # no fork of a process running threads
-    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
-        ahead = deque(loop.run_in_executor(pool, parse_batch, b, root) for b in batches[:2])
-        for index, batch in enumerate(batches):
-            parsed = await ahead.popleft()
-            if index + 2 < len(batches):
-                ahead.append(loop.run_in_executor(pool, parse_batch, batches[index + 2], root))
-            yield batch, parsed
-            del parsed
+    """Each batch of ``files`` with what parsing (in a worker thread) made of it."""
+    for batch in _batches(files):
+        yield batch, await asyncio.to_thread(parse_batch, batch, root)
 
 
 def parse_batch(batch: list[tuple[str, Path, int, int]], root: str) -> list[Parsed]:
