@@ -26,6 +26,16 @@ CONCURRENCY = 8
 #: indexed queries. The shortest sleep keeps errors from spinning.
 POLL_SECONDS = 5.0
 MIN_SLEEP = 1.0
+#: Longest wait after repeated failures (the database gone, the disk full): one traceback in
+#: the log, then a line per retry, doubling from POLL_SECONDS up to this.
+MAX_BACKOFF_SECONDS = 300.0
+
+
+def retry_delay(failures: int, poll: float = POLL_SECONDS) -> float:
+    """Seconds to wait after ``failures`` failed wake-ups in a row (0: the normal poll)."""
+    if failures <= 0:
+        return poll
+    return min(MAX_BACKOFF_SECONDS, poll * 2 ** min(failures - 1, 32))
 
 
 class Wakeup:
@@ -115,14 +125,25 @@ class Scheduler:
     async def run_forever(self, ready: Callable[[], Awaitable[None]]) -> None:
         """Wait for ``ready``, then post what is due, sleep until the next, forever."""
         await ready()
+        failures = 0
         while True:
             self.wakeup.clear()
             try:
                 await self.run_due()
                 earliest = await self.store.earliest_due(self.shards())
-            except Exception:
-                log.exception("The daily scheduler failed; trying again shortly")
-                earliest = None
+            except Exception as error:
+                failures += 1
+                delay = retry_delay(failures, self.poll_seconds)
+                if failures == 1:
+                    log.exception("The daily scheduler failed; trying again in %.0f s", delay)
+                else:
+                    log.error("The daily scheduler failed again (%d in a row: %s); trying again "
+                              "in %.0f s", failures, error, delay)  # fmt: skip
+                await self.wakeup.wait(delay)
+                continue
+            if failures:
+                log.info("The daily scheduler works again after %d failures", failures)
+                failures = 0
             delay = self.poll_seconds
             if earliest is not None:
                 until_due = earliest - self.clock().timestamp()
