@@ -35,7 +35,7 @@ def retry_delay(failures: int, poll: float = POLL_SECONDS) -> float:
     """Seconds to wait after ``failures`` failed wake-ups in a row (0: the normal poll)."""
     if failures <= 0:
         return poll
-    return min(MAX_BACKOFF_SECONDS, poll * 2 ** min(failures - 1, 32))
+    return min(MAX_BACKOFF_SECONDS, poll * float(2 ** min(failures - 1, 32)))
 
 
 class Wakeup:
