@@ -99,7 +99,9 @@ class Scheduler:
                     return await self._run_one(schedule, now)
 
             while True:
-                batch = await self.store.due(unix(now), shards, BATCH)
+                # Rows handled but still due (a run that could not advance them) come first in
+                # every page: ask for that many more, so they never hide the rest.
+                batch = await self.store.due(unix(now), shards, BATCH + len(handled))
                 fresh = [s for s in batch if (*s.key, s.next_date, s.next_due) not in handled]
                 if not fresh:
                     return outcomes

@@ -1,5 +1,5 @@
-"""A scheduler whose database fails keeps trying, ever more slowly, without flooding the log,
-and says when it works again."""
+"""The scheduler loop: a database that fails is retried ever more slowly without flooding the
+log, and schedules a run leaves due never hide the others."""
 
 from __future__ import annotations
 
@@ -104,3 +104,40 @@ async def test_after_a_failure_the_scheduler_polls_normally_again(
     assert wakeup.delays == [retry_delay(1), retry_delay(2), scheduler.poll_seconds,
                              scheduler.poll_seconds]  # fmt: skip
     assert any("works again after 2 failures" in r.getMessage() for r in caplog.records)
+
+
+async def test_schedules_left_due_by_their_run_do_not_hide_the_others(tmp_path: Path) -> None:
+    """A whole page of schedules whose runs cannot advance them (say, each lost a race with an
+    edit) must not stop this wake-up from reaching the schedules behind them."""
+    from bot.daily.model import Schedule
+    from bot.daily.scheduler import BATCH
+
+    due = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
+    async with await Database.open(tmp_path / "db.sqlite3") as db:
+        services = services_for(db)
+        store = services.daily_store
+        count = BATCH * 2 + 30
+        for guild in range(1, count + 1):
+            schedule = Schedule(guild_id=guild, channel_id=guild, local_time="09:00", zone="UTC",
+                                role_id=None, thread=False, next_date="2026-12-02",
+                                next_due=int(due.timestamp()))  # fmt: skip
+            await store.save_schedule(schedule, int(due.timestamp()) - 60)
+        first_page = {s.key for s in await store.due(int(due.timestamp()), None, BATCH)}
+        seen: list[tuple[int, str]] = []
+
+        class StuckOrDone:
+            async def run_one(self, schedule: Schedule, now: datetime, poster: object) -> str:
+                seen.append(schedule.key)
+                if schedule.key in first_page:
+                    return "stuck"  # left due, exactly as it was
+                await store.retry_later(schedule.key, int(now.timestamp()) + 86_400, 0, "", 0,
+                                        revision=schedule.revision)  # fmt: skip
+                return "done"
+
+        scheduler = Scheduler(
+            StuckOrDone(), store, FakePoster(), clock=lambda: due,  # type: ignore[arg-type]
+            shards=lambda: None, wakeup=RecordingWakeup(1),  # type: ignore[arg-type]
+        )  # fmt: skip
+        outcomes = await scheduler.run_due(due)
+    assert len(seen) == len(set(seen)) == count  # each once, the stuck ones included
+    assert outcomes.count("stuck") == BATCH and outcomes.count("done") == count - BATCH
