@@ -128,7 +128,8 @@ async def _vanished(session: Database, plan: Plan) -> tuple[tuple[str, ...], int
     await session.run("CREATE TEMP TABLE staged_ids (id TEXT PRIMARY KEY) WITHOUT ROWID")
     await session.run("INSERT OR IGNORE INTO staged_ids SELECT id FROM staged_passages")
     gone = json.dumps([*plan.changed, *plan.removed])
-    where = """FROM documents AS d JOIN passages AS p
+    # CROSS JOIN: the few documents first, then each one's rowid range (not a scan of all).
+    where = """FROM documents AS d CROSS JOIN passages AS p
         ON p.rowid BETWEEN d.first_rowid AND d.first_rowid + d.passage_count - 1
         WHERE d.slug IN (SELECT value FROM json_each(?))
         AND NOT EXISTS (SELECT 1 FROM staged_ids AS s WHERE s.id = p.id)"""

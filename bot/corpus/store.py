@@ -181,28 +181,32 @@ class CorpusStore:
         where = ""
         if document is not None or kind is not None:
             where = "WHERE d.slug = ?" if document is not None else "WHERE d.kind = ?"
+        # CROSS JOIN: documents in corpus order, then each one's rowid range (never a scan of
+        # every passage per document).
         rows = await self.db.all(
-            f"""SELECT p.id FROM documents AS d JOIN passages AS p
+            f"""SELECT p.id FROM documents AS d CROSS JOIN passages AS p
                 ON p.rowid BETWEEN d.first_rowid AND d.first_rowid + d.passage_count - 1
             {where} ORDER BY d.ord_start, p.rowid""",
             [v for v in (document, kind) if v is not None][:1],
         )
         return [r[0] for r in rows]
 
+    async def kind_count(self, kind: str) -> int:
+        """How many passages of ``kind`` the corpus holds."""
+        row = await self.db.one("SELECT passage_count FROM kinds WHERE kind = ?", (kind,))
+        return int(row[0]) if row else 0
+
     async def iter_passages(self, batch: int = 2000) -> AsyncIterator[StoredPassage]:
         """Every passage in corpus order, fetched in batches (for exports)."""
-        index = 0
-        while True:
-            rows = await self.db.all(
-                f"""WITH span AS (SELECT first_rowid, ord_start, passage_count FROM documents
-                    WHERE ord_start + passage_count > :n ORDER BY ord_start LIMIT :batch)
-                {SELECT_PASSAGE} JOIN span ON p.rowid BETWEEN span.first_rowid + max(
-                    :n - span.ord_start, 0) AND span.first_rowid + span.passage_count - 1
-                ORDER BY span.ord_start, p.rowid LIMIT :batch""",
-                {"n": index, "batch": batch},
-            )
-            for row in rows:
-                yield passage_from_row(row)
-            index += len(rows)
-            if len(rows) < batch:
-                return
+        spans = await self.db.all(
+            """SELECT first_rowid, passage_count FROM documents INDEXED BY documents_by_ord
+            ORDER BY ord_start"""
+        )
+        for first, count in spans:
+            for start in range(first, first + count, batch):
+                rows = await self.db.all(
+                    f"{SELECT_PASSAGE} WHERE p.rowid BETWEEN ? AND ? ORDER BY p.rowid",
+                    (start, min(start + batch, first + count) - 1),
+                )
+                for row in rows:
+                    yield passage_from_row(row)

@@ -159,7 +159,7 @@ class DailyCommands:
         if kind is not None:
             if kind not in KINDS:
                 raise UserError(f"Kinds are {', '.join(KINDS)}.")
-            if not await self.picker.corpus.passage_ids(kind=kind):
+            if not await self.picker.corpus.kind_count(kind):
                 raise UserError(f"The corpus has no {kind}s yet: choose another kind.")
             return None, None
         if document is None or not document.strip():
