@@ -99,6 +99,7 @@ async def test_any_sequence_of_edits_keeps_order_counts_and_index_exact(tmp_path
 async def test_editing_one_document_reads_and_rewrites_only_that_one(
     tmp_path: Path, passages_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(staging_module, "RACY_NS", 0)  # the folder was copied an instant ago
     async with await Database.open(tmp_path / "db.sqlite3") as db:
         await sync_corpus(db, passages_dir)
         before = dict(await db.all("SELECT id, rowid FROM passages"))
@@ -118,6 +119,7 @@ async def test_editing_one_document_reads_and_rewrites_only_that_one(
     assert report.changed == ("metaphor",) and not report.added and not report.removed
     untouched = {i: r for i, r in before.items() if not i.startswith("metaphor-")}
     assert {i: after[i] for i in untouched} == untouched  # no other passage moved
+    assert after["metaphor-1"] == before["metaphor-1"]  # the edited one keeps its place too
 
 
 async def test_a_renamed_file_with_the_same_content_rewrites_nothing(tmp_path: Path) -> None:
@@ -269,3 +271,130 @@ async def test_random_picks_stay_uniform_after_edits(tmp_path: Path) -> None:
         counts[p.text] = counts.get(p.text, 0) + 1
     assert set(counts) == {f"{n} {i}" for n in "acd" for i in range(3)}
     assert min(counts.values()) > 50  # 100 expected each; a gap or overlap would skew it
+
+
+def _age(path: Path, seconds: float = 3600) -> None:
+    """Set a file's times an hour back, as if it had been written long ago."""
+    st = path.stat()
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns - int(seconds * 1e9)))
+
+
+async def test_an_edit_that_keeps_size_and_mtime_is_still_seen(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``touch -d``, ``cp -p`` or an unpacked archive can restore an old mtime on new bytes of
+    the same size; the inode change time cannot be set back."""
+    monkeypatch.setattr(staging_module, "RACY_NS", 0)
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    doc = folder / "a.md"
+    doc.write_text(document_text("teh cat"), encoding="utf-8")
+    _age(doc)
+    async with await Database.open(tmp_path / "db.sqlite3") as db:
+        await sync_corpus(db, folder)
+        old = doc.stat()
+        doc.write_text(document_text("the cat"), encoding="utf-8")  # same size
+        os.utime(doc, ns=(old.st_atime_ns, old.st_mtime_ns))
+        (folder / "b.md").write_text(document_text("Another."), encoding="utf-8")
+        report = await sync_corpus(db, folder)
+        passage = await CorpusStore(db).passage("a-1")
+    assert report.changed == ("a",) and passage is not None and passage.text == "the cat"
+
+
+async def test_a_file_changed_just_after_it_was_read_is_read_again(tmp_path: Path) -> None:
+    """Within the racy window (a write in the same clock tick as the read leaves the same
+    times) a file's stat is not trusted: the next reload reads it again."""
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    doc = folder / "a.md"
+    doc.write_text(document_text("first"), encoding="utf-8")
+    async with await Database.open(tmp_path / "db.sqlite3") as db:
+        await sync_corpus(db, folder)
+        row = await db.one("SELECT file_mtime_ns FROM documents")
+        assert row[0] == -1  # written this instant: not trusted
+        st = doc.stat()
+        doc.write_text(document_text("later"), encoding="utf-8")  # same size, same tick
+        os.utime(doc, ns=(st.st_atime_ns, st.st_mtime_ns))
+        await sync_corpus(db, folder, force=False)
+        passage = await CorpusStore(db).passage("a-1")
+    assert passage is not None and passage.text == "later"
+
+
+async def test_a_new_parser_version_parses_every_file_again(
+    tmp_path: Path, passages_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bot.corpus.files as files_module
+    import bot.corpus.ingest as ingest_module
+
+    monkeypatch.setattr(staging_module, "RACY_NS", 0)
+    async with await Database.open(tmp_path / "db.sqlite3") as db:
+        await sync_corpus(db, passages_dir)
+        real_parse = staging_module.parse_file
+        read: list[str] = []
+
+        def counting(path: Path, display: str | None = None) -> object:
+            read.append(path.name)
+            return real_parse(path, display)
+
+        monkeypatch.setattr(staging_module, "parse_file", counting)
+        for module in (files_module, ingest_module, apply_module):
+            monkeypatch.setattr(module, "PARSER_VERSION", 99)
+        report = await sync_corpus(db, passages_dir)
+        assert not report.skipped and len(read) == 4
+        assert (await db.one("SELECT value FROM corpus_meta WHERE key = 'parser'"))[0] == "99"
+        read.clear()
+        assert (await sync_corpus(db, passages_dir)).skipped and not read
+
+
+async def test_an_author_is_named_as_a_fresh_ingest_would_name_them(tmp_path: Path) -> None:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "zeta.md").write_text(document_text("Z.", kind="essay", author="W. Blake"))
+    (folder / "alpha.md").write_text(document_text("A.", kind="poem", author="w. blake"))
+    async with await Database.open(tmp_path / "db.sqlite3") as db:
+        await sync_corpus(db, folder)
+        assert [a.name for a in await CorpusStore(db).authors()] == ["W. Blake"]  # essay first
+        (folder / "zeta.md").write_text(document_text("Z!", kind="essay", author="W. BLAKE"))
+        await sync_corpus(db, folder)
+        assert [a.name for a in await CorpusStore(db).authors()] == ["W. BLAKE"]
+        (folder / "zeta.md").unlink()
+        await sync_corpus(db, folder)
+        assert [a.name for a in await CorpusStore(db).authors()] == ["w. blake"]
+        await _assert_matches_a_fresh_load(db, folder)
+
+
+async def test_a_reload_that_died_is_finished_even_if_the_folder_looks_as_before(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The folder signature of the last complete reload is dropped by the first commit of the
+    next one: restoring the old files after a crash must not leave half the new corpus."""
+    monkeypatch.setattr(apply_module, "COMMIT_PASSAGES", 1)
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    for name in "abc":
+        (folder / f"{name}.md").write_text(document_text(f"{name} old"), encoding="utf-8")
+        _age(folder / f"{name}.md")
+    saved = {p.name: (p.read_bytes(), p.stat()) for p in folder.iterdir()}
+    async with await Database.open(tmp_path / "db.sqlite3") as db:
+        await sync_corpus(db, folder)
+        for name in "abc":
+            (folder / f"{name}.md").write_text(document_text(f"{name} NEW"), encoding="utf-8")
+        real_replace = apply_module._replace
+        calls: list[int] = []
+
+        async def dies_after_one(*args: object) -> None:
+            calls.append(1)
+            if len(calls) == 2:
+                raise KeyboardInterrupt
+            await real_replace(*args)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(apply_module, "_replace", dies_after_one)
+        with pytest.raises(KeyboardInterrupt):
+            await sync_corpus(db, folder)
+        monkeypatch.setattr(apply_module, "_replace", real_replace)
+        for name, (data, st) in saved.items():  # a backup restored, times and all
+            (folder / name).write_bytes(data)
+            os.utime(folder / name, ns=(st.st_atime_ns, st.st_mtime_ns))
+        await sync_corpus(db, folder)
+        texts = {p.text for p in [await CorpusStore(db).passage(f"{n}-1") for n in "abc"] if p}
+    assert texts == {"a old", "b old", "c old"}

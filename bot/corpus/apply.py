@@ -14,12 +14,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 from ..core.db import Database
-from .layout import first_rowid
+from .layout import DOCUMENT_BITS, first_rowid
+from .model import PARSER_VERSION
 from .staging import Plan
 from .store import GENERATION_KEY
 
-#: Passages written or deleted per commit: about a tenth of a second of the write lock.
+#: Passages written or deleted per commit: about a quarter of a second of the write lock.
 COMMIT_PASSAGES = 5_000
+#: What a document costs a commit beyond its passages, in passages (its dozen statements).
+DOCUMENT_COST = 25
 
 _BUMP_GENERATION = """INSERT INTO corpus_meta (key, value) VALUES (?, '1') ON CONFLICT (key)
     DO UPDATE SET value = CAST(value AS INTEGER) + 1"""
@@ -38,7 +41,7 @@ _NEW_AUTHORS = """INSERT INTO authors (name, key, passage_count)
     WHERE true ON CONFLICT (key) DO NOTHING"""
 _INSERT_PASSAGES = """INSERT INTO passages
     SELECT :first + s.seq - 1, s.id, :doc, s.seq, s.unit, s.number, s.unit_total, a.id,
-        s.author_seq, s.text
+        s.author_seq, s.author, s.text
     FROM staged_passages AS s LEFT JOIN authors AS a ON a.key = s.author_key
     WHERE s.rowid BETWEEN :staged AND :staged + :count - 1 ORDER BY s.rowid"""
 _COUNT_AUTHORS = """INSERT INTO author_documents (author_id, document_id, passage_count)
@@ -61,6 +64,14 @@ _AUTHOR_ORDINALS = """UPDATE author_documents SET a_ord = o.s FROM (
 _AUTHOR_COUNTS = """UPDATE authors SET passage_count = (
         SELECT coalesce(sum(passage_count), 0) FROM author_documents WHERE author_id = authors.id)
     WHERE id IN (SELECT value FROM json_each(:authors))"""
+# An author is named as their first passage in corpus order spells it (as a fresh ingest of
+# the folder would name them), whatever the history of reloads.
+_AUTHOR_NAMES = """UPDATE authors SET name = coalesce((
+        SELECT p.author_name FROM author_documents AS ad
+        JOIN passages AS p ON p.author_id = ad.author_id AND p.document_id = ad.document_id
+            AND p.author_seq = 0
+        WHERE ad.author_id = authors.id AND ad.a_ord = 0), name)
+    WHERE id IN (SELECT value FROM json_each(:authors))"""
 
 
 async def apply_plan(
@@ -74,31 +85,40 @@ async def apply_plan(
     chunks = list(_chunks(plan))
     for number, slugs in enumerate(chunks, 1):
         async with session.immediate():
+            if number == 1:  # until the last commit, a restart must look at the files again
+                await session.run("DELETE FROM corpus_meta WHERE key = 'signature'")
             await _replace(session, plan, slugs)
             await session.run(_BUMP_GENERATION, (GENERATION_KEY,))
         if progress:
             progress(number, len(chunks))
     async with session.immediate():
         await session.run_many(
-            "UPDATE documents SET file = ?, file_size = ?, file_mtime_ns = ?, path = ?"
-            " WHERE slug = ?",
-            [(file, size, mtime, path, slug) for slug, file, size, mtime, path in plan.moved],
+            """UPDATE documents SET file = ?, file_size = ?, file_mtime_ns = ?,
+            file_ctime_ns = ?, file_ino = ?, path = ? WHERE slug = ?""",
+            [(file, *stat, path, slug) for slug, file, stat, path in plan.moved],
         )
         await session.run_many(
             "INSERT OR REPLACE INTO corpus_meta (key, value) VALUES (?, ?)",
-            [("fingerprint", plan.fingerprint), ("signature", signature)],
-        )
+            [("fingerprint", plan.fingerprint), ("signature", signature),
+             ("parser", str(PARSER_VERSION))],
+        )  # fmt: skip
         if plan.changes_passages or plan.moved:
             await session.run(_BUMP_GENERATION, (GENERATION_KEY,))
 
 
 def _chunks(plan: Plan) -> Iterator[list[str]]:
-    """Slugs to replace or remove, grouped so a commit touches about COMMIT_PASSAGES."""
+    """Slugs to replace or remove, in corpus order (so a commit's new ordinals are mostly
+    the later documents'), grouped so a commit costs about COMMIT_PASSAGES."""
+
+    def order(slug: str) -> tuple[str, str]:
+        known = plan.stored.get(slug)
+        return (plan.staged_kinds.get(slug) or (known.kind if known else ""), slug)
+
     chunk: list[str] = []
     weight = 0
-    for slug in sorted({*plan.added, *plan.changed, *plan.removed}):
+    for slug in sorted({*plan.added, *plan.changed, *plan.removed}, key=order):
         old = plan.stored[slug].passage_count if slug in plan.stored else 0
-        cost = old + plan.staged_counts.get(slug, 0)
+        cost = old + plan.staged_counts.get(slug, 0) + DOCUMENT_COST
         if chunk and weight + cost > COMMIT_PASSAGES:
             yield chunk
             chunk, weight = [], 0
@@ -110,37 +130,52 @@ def _chunks(plan: Plan) -> Iterator[list[str]]:
 
 async def _replace(session: Database, plan: Plan, slugs: list[str]) -> None:
     touched: set[int] = set()
+    freed: dict[str, int] = {}  # slug -> its old document id, which its new version reuses
     for slug in slugs:
         if slug in plan.stored:
-            touched.update(await _delete_document(session, slug))
-    next_id = int((await session.one("SELECT coalesce(max(id), 0) + 1 FROM documents"))[0])
+            doc_id, authors = await _delete_document(session, slug)
+            freed[slug] = doc_id
+            touched.update(authors)
     for slug in slugs:
         if slug in plan.staged_counts:
-            touched.update(await _insert_document(session, slug, next_id))
-            next_id += 1
+            doc_id = freed.get(slug) or await _free_document_id(session)
+            touched.update(await _insert_document(session, slug, doc_id))
     await session.run(_ORDINALS)
     await session.run("DELETE FROM kinds")
     await session.run(_KINDS)
-    authors = "[" + ",".join(str(a) for a in sorted(touched)) + "]"
-    await session.run(_AUTHOR_COUNTS, {"authors": authors})
-    await session.run(_AUTHOR_ORDINALS, {"authors": authors})
+    ids = {"authors": "[" + ",".join(str(a) for a in sorted(touched)) + "]"}
+    await session.run(_AUTHOR_COUNTS, ids)
+    await session.run(_AUTHOR_ORDINALS, ids)
+    await session.run(_AUTHOR_NAMES, ids)
     await session.run("DELETE FROM authors WHERE passage_count = 0")
 
 
-async def _delete_document(session: Database, slug: str) -> list[int]:
+async def _free_document_id(session: Database) -> int:
+    """The next document id; past the rowid layout's last one, the first unused one."""
+    row = await session.one("SELECT coalesce(max(id), 0) + 1 FROM documents")
+    if int(row[0]) < 1 << DOCUMENT_BITS:
+        return int(row[0])
+    row = await session.one(
+        """SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM documents WHERE id = 1) THEN 1
+        ELSE (SELECT min(id) + 1 FROM documents AS d
+            WHERE NOT EXISTS (SELECT 1 FROM documents WHERE id = d.id + 1)) END"""
+    )
+    return int(row[0])
+
+
+async def _delete_document(session: Database, slug: str) -> tuple[int, list[int]]:
     row = await session.one(
         "SELECT id, first_rowid, passage_count FROM documents WHERE slug = ?", (slug,)
     )
     doc_id, first, count = row
     authors = [r[0] for r in await session.all(
         "SELECT author_id FROM author_documents WHERE document_id = ?", (doc_id,))]  # fmt: skip
-    await session.run(_FTS_DELETE, (first, first + count - 1))
-    await session.run(
-        "DELETE FROM passages WHERE rowid BETWEEN ? AND ?", (first, first + count - 1)
-    )
+    last = first + count - 1
+    await session.run(_FTS_DELETE, (first, last))
+    await session.run("DELETE FROM passages WHERE rowid BETWEEN ? AND ?", (first, last))
     await session.run("DELETE FROM author_documents WHERE document_id = ?", (doc_id,))
     await session.run("DELETE FROM documents WHERE id = ?", (doc_id,))
-    return authors
+    return int(doc_id), authors
 
 
 async def _insert_document(session: Database, slug: str, doc_id: int) -> list[int]:
@@ -151,9 +186,11 @@ async def _insert_document(session: Database, slug: str, doc_id: int) -> list[in
     first = first_rowid(kind, doc_id)
     await session.run(
         """INSERT INTO documents (id, slug, title, author, kind, source, note, path, file,
-            file_size, file_mtime_ns, content_hash, first_rowid, passage_count)
+            file_size, file_mtime_ns, file_ctime_ns, file_ino, content_hash, first_rowid,
+            passage_count)
         SELECT ?, slug, title, author, kind, source, note, path, file, file_size,
-            file_mtime_ns, content_hash, ?, passage_count FROM staged_documents WHERE slug = ?""",
+            file_mtime_ns, file_ctime_ns, file_ino, content_hash, ?, passage_count
+        FROM staged_documents WHERE slug = ?""",
         (doc_id, first, slug),
     )
     await session.run(_NEW_AUTHORS, rows)

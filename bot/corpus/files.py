@@ -182,14 +182,17 @@ def corpus_files(folder: Path) -> list[Path]:
 
 
 def folder_signature(folder: Path | Listing) -> str:
-    """A cheap signature of the folder (names, sizes, mtimes, and whatever is wrong with it):
+    """A cheap signature of the folder (names, sizes, times, inodes, and whatever is wrong):
     unchanged means nothing to read.
 
     It lets a restart skip reading and hashing the corpus; when it differs, the content hashes
     decide whether anything really changed.
     """
     found = folder if isinstance(folder, Listing) else scan(folder)
-    lines = [f"{rel}\0{st.st_size}\0{st.st_mtime_ns}\n" for rel, _, st in found.files]
+    lines = [
+        f"{rel}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ctime_ns}\0{st.st_ino}\n"
+        for rel, _, st in found.files
+    ]
     lines += [f"! {p}\n" for p in found.problems + found.skipped]
     return hashlib.sha256(f"parser {PARSER_VERSION}\n{''.join(lines)}".encode()).hexdigest()
 

@@ -10,6 +10,8 @@ anything. A problem anywhere raises :class:`~bot.corpus.model.CorpusError`.
 from __future__ import annotations
 
 import asyncio
+import os
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,8 +33,8 @@ DROP TABLE IF EXISTS temp.staged_documents;
 DROP TABLE IF EXISTS temp.staged_passages;
 CREATE TEMP TABLE staged_documents (
     slug TEXT PRIMARY KEY, title TEXT, author TEXT, kind TEXT, source TEXT, note TEXT,
-    path TEXT, file TEXT, file_size INTEGER, file_mtime_ns INTEGER, content_hash TEXT,
-    passage_count INTEGER, first_staged INTEGER);
+    path TEXT, file TEXT, file_size INTEGER, file_mtime_ns INTEGER, file_ctime_ns INTEGER,
+    file_ino INTEGER, content_hash TEXT, passage_count INTEGER, first_staged INTEGER);
 CREATE TEMP TABLE staged_passages (
     rowid INTEGER PRIMARY KEY, seq INTEGER, id TEXT, unit TEXT, number INTEGER,
     unit_total INTEGER, author TEXT, author_key TEXT, author_seq INTEGER, text TEXT);
@@ -41,6 +43,17 @@ CREATE TEMP TABLE staged_passages (
 
 #: What parsing one file gives: its documents row and passage rows, or what is wrong with it.
 Parsed = tuple[tuple[Any, ...], list[tuple[Any, ...]]] | CorpusError
+#: A file as last read: size, mtime, ctime (which ``touch -d`` cannot set back) and inode.
+FileStat = tuple[int, int, int, int]
+#: A file modified this recently may change again within the same clock tick without its
+#: times showing it: its stat is stored as "unknown", so the next reload reads it again.
+RACY_NS = 2_000_000_000
+
+
+def file_stat(st: os.stat_result, read_at_ns: int) -> FileStat:
+    """What is stored of ``st``; the mtime is -1 (never matches) when it is too recent."""
+    recent = max(st.st_mtime_ns, st.st_ctime_ns) >= read_at_ns - RACY_NS
+    return (st.st_size, -1 if recent else st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,10 +63,10 @@ class StoredFile:
     slug: str
     kind: str
     file: str
-    size: int
-    mtime_ns: int
+    stat: FileStat
     content_hash: str
     passage_count: int
+    path: str
 
 
 @dataclass(slots=True)
@@ -66,11 +79,12 @@ class Plan:
     added: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)
-    #: Same content under a new file name or modification time: ``(slug, file, size, mtime,
-    #: path)``, only the documents row is updated.
-    moved: list[tuple[str, str, int, int, str]] = field(default_factory=list)
+    #: Same content under a new file name or stat: ``(slug, file, stat, path)``, only the
+    #: documents row is updated.
+    moved: list[tuple[str, str, FileStat, str]] = field(default_factory=list)
     stored: dict[str, StoredFile] = field(default_factory=dict)  # by slug
     staged_counts: dict[str, int] = field(default_factory=dict)  # by slug
+    staged_kinds: dict[str, str] = field(default_factory=dict)  # by slug
     staged_rows: int = 0  # rows in staged_passages, a document's rows being consecutive
     fingerprint: str = ""
     not_documents: tuple[str, ...] = ()
@@ -82,10 +96,10 @@ class Plan:
 
 async def stored_files(db: Database) -> dict[str, StoredFile]:
     rows = await db.all(
-        """SELECT slug, kind, file, file_size, file_mtime_ns, content_hash, passage_count
-        FROM documents"""
+        """SELECT slug, kind, file, file_size, file_mtime_ns, file_ctime_ns, file_ino,
+        content_hash, passage_count, path FROM documents"""
     )
-    return {r[0]: StoredFile(*r) for r in rows}
+    return {r[0]: StoredFile(r[0], r[1], r[2], tuple(r[3:7]), r[7], r[8], r[9]) for r in rows}
 
 
 async def stage(
@@ -104,23 +118,22 @@ async def stage(
         by_file.setdefault(entry.file, []).append(entry)
     problems: list[Problem] = list(listing.problems)
     final: dict[str, tuple[str, str, str]] = {}  # slug -> (kind, content hash, file)
-    unread: list[tuple[str, Path, int, int]] = []
+    unread: list[tuple[str, Path, FileStat]] = []
+    read_at = time.time_ns()
     for relative, path, st in listing.files:
-        same = [
-            k
-            for k in by_file.get(relative, ())
-            if (k.size, k.mtime_ns) == (st.st_size, st.st_mtime_ns)
-        ]
-        if same and not force:
-            kept = same[0]
-            final[kept.slug] = (kept.kind, kept.content_hash, relative)
-            plan.passages_after += kept.passage_count
+        stat = file_stat(st, read_at)
+        claims = by_file.get(relative, [])
+        # Trusted only when one stored document claims the file (two can, after a reload
+        # died half way) and nothing of its stat moved.
+        if not force and len(claims) == 1 and claims[0].stat == stat and stat[1] != -1:
+            final[claims[0].slug] = (claims[0].kind, claims[0].content_hash, relative)
+            plan.passages_after += claims[0].passage_count
         else:
-            unread.append((relative, path, st.st_size, st.st_mtime_ns))
+            unread.append((relative, path, stat))
     root = display_root(folder)
     done = len(listing.files) - len(unread)
     async for batch, parsed in _parsed(unread, root):
-        for (relative, _, size, mtime), result in zip(batch, parsed, strict=True):
+        for (relative, _, stat), result in zip(batch, parsed, strict=True):
             if isinstance(result, CorpusError):
                 problems.extend(result.problems)
                 continue
@@ -134,16 +147,18 @@ async def stage(
             plan.passages_after += len(rows)
             known = plan.stored.get(slug)
             if known and known.content_hash == content_hash and not force:
-                plan.moved.append((slug, relative, size, mtime, doc_path))
+                if (known.file, known.stat, known.path) != (relative, stat, doc_path):
+                    plan.moved.append((slug, relative, stat, doc_path))
             else:
                 await session.run(
-                    "INSERT INTO staged_documents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (*meta[:7], relative, size, mtime, content_hash, len(rows),
+                    f"INSERT INTO staged_documents VALUES ({', '.join('?' * 15)})",
+                    (*meta[:7], relative, *stat, content_hash, len(rows),
                      plan.staged_rows + 1),
                 )  # fmt: skip
                 await session.run_many(_STAGE_PASSAGE, rows)
                 plan.staged_rows += len(rows)
                 plan.staged_counts[slug] = len(rows)
+                plan.staged_kinds[slug] = kind
                 (plan.changed if known else plan.added).append(slug)
         done += len(batch)
         if progress:
@@ -162,31 +177,31 @@ async def stage(
     return plan
 
 
-def _batches(files: list[tuple[str, Path, int, int]]) -> list[list[tuple[str, Path, int, int]]]:
-    batches: list[list[tuple[str, Path, int, int]]] = [[]]
+def _batches(files: list[tuple[str, Path, FileStat]]) -> list[list[tuple[str, Path, FileStat]]]:
+    batches: list[list[tuple[str, Path, FileStat]]] = [[]]
     size = 0
     for entry in files:
-        if batches[-1] and size + entry[2] > BATCH_BYTES:
+        if batches[-1] and size + entry[2][0] > BATCH_BYTES:
             batches.append([])
             size = 0
         batches[-1].append(entry)
-        size += entry[2]
+        size += entry[2][0]
     return [b for b in batches if b]
 
 
 async def _parsed(
-    files: list[tuple[str, Path, int, int]], root: str
-) -> AsyncIterator[tuple[list[tuple[str, Path, int, int]], list[Parsed]]]:
+    files: list[tuple[str, Path, FileStat]], root: str
+) -> AsyncIterator[tuple[list[tuple[str, Path, FileStat]], list[Parsed]]]:
     """Each batch of ``files`` with what parsing (in a worker thread) made of it."""
     for batch in _batches(files):
         yield batch, await asyncio.to_thread(parse_batch, batch, root)
 
 
-def parse_batch(batch: list[tuple[str, Path, int, int]], root: str) -> list[Parsed]:
+def parse_batch(batch: list[tuple[str, Path, FileStat]], root: str) -> list[Parsed]:
     """Parse each file of ``batch`` into its staged_documents values (less the file's) and
     staged_passages rows, or the CorpusError saying what is wrong with it."""
     results: list[Parsed] = []
-    for relative, path, _, _ in batch:
+    for relative, path, _ in batch:
         try:
             doc = parse_file(path, display=f"{root}/{relative}")
         except CorpusError as error:

@@ -31,13 +31,16 @@ CREATE TABLE documents (
     path          TEXT    NOT NULL,           -- as shown in messages: folder/relative path
     file          TEXT    NOT NULL,           -- the path relative to the passages folder
     file_size     INTEGER NOT NULL,
-    file_mtime_ns INTEGER NOT NULL,
+    file_mtime_ns INTEGER NOT NULL,           -- -1: too recent to trust, read it next time
+    file_ctime_ns INTEGER NOT NULL,           -- which utime cannot set back
+    file_ino      INTEGER NOT NULL,
     content_hash  TEXT    NOT NULL,
     first_rowid   INTEGER NOT NULL,           -- the rowid of its passage 1
     passage_count INTEGER NOT NULL,
     ord_start     INTEGER NOT NULL DEFAULT 0  -- passages before it in corpus order
 );
 CREATE INDEX documents_by_ord ON documents (ord_start);
+CREATE INDEX documents_by_file ON documents (file);
 
 CREATE TABLE kinds (
     kind          TEXT    PRIMARY KEY,
@@ -74,15 +77,15 @@ CREATE TABLE passages (
     unit_total  INTEGER NOT NULL,
     author_id   INTEGER,
     author_seq  INTEGER,                      -- 0-based index among the author's passages here
+    author_name TEXT,                         -- as this passage spells it (what FTS5 indexed)
     text        TEXT    NOT NULL
 );
 CREATE UNIQUE INDEX passages_by_author ON passages (author_id, document_id, author_seq);
 
 CREATE VIEW passage_search AS
-    SELECT p.rowid AS rowid, p.text AS text, d.title AS title, a.name AS author
+    SELECT p.rowid AS rowid, p.text AS text, d.title AS title, p.author_name AS author
     FROM passages AS p
-    JOIN documents AS d ON d.id = p.document_id
-    LEFT JOIN authors AS a ON a.id = p.author_id;
+    JOIN documents AS d ON d.id = p.document_id;
 
 CREATE VIRTUAL TABLE passages_fts USING fts5 (
     text, title, author,
