@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from bot.core.db import Database
 from bot.corpus.ingest import sync_corpus
 from bot.corpus.query import parse_query
@@ -48,3 +50,42 @@ async def test_a_rare_spelling_beside_a_common_one_offers_the_common_one(tmp_pat
         pressed = await services.reading.press(suggestion.custom_id, Clicker(3, True))
         assert pressed.cards[0].title == "Search: attention"
         assert "30 passages match" in pressed.cards[0].description
+
+
+async def test_the_vocabulary_is_built_once_per_corpus_and_shared(
+    tmp_path: Path, passages_dir: Path
+) -> None:
+    """Built once for a generation and stored: another process (a second Speller over its
+    own connection) reads it instead of scanning the index; a reload makes a new one."""
+    from bot.corpus.spelling import Speller
+    from bot.corpus.store import CorpusStore
+
+    path = tmp_path / "db.sqlite3"
+    async with await Database.open(path) as db:
+        await sync_corpus(db, passages_dir)
+        assert await services_for(db).reading.finder.speller.suggest("atention") == "attention"
+        built_for = (await db.one("SELECT value FROM corpus_meta WHERE key = 'vocabulary'"))[0]
+        assert built_for == str(await CorpusStore(db).generation())
+        await db.run("UPDATE search_vocabulary SET passages = 999 WHERE term = 'attention'")
+    async with await Database.open(path) as other:
+        speller = Speller(other, CorpusStore(other))
+        vocabulary = await speller._current()
+        assert vocabulary is not None and vocabulary.passages["attention"] == 999  # read, kept
+        (passages_dir / "new.md").write_text(document_text("Quixotic zeal."), encoding="utf-8")
+        await sync_corpus(other, passages_dir)
+        assert await speller.suggest("quixotc") == "quixotic"  # the new corpus's words
+
+
+async def test_a_slow_vocabulary_never_holds_a_search_up(
+    tmp_path: Path, passages_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bot.corpus.spelling as spelling
+
+    monkeypatch.setattr(spelling, "BUILD_WAIT", 0.0)  # as if the index were huge
+    async with await Database.open(tmp_path / "db.sqlite3") as db:
+        await sync_corpus(db, passages_dir)
+        speller = services_for(db).reading.finder.speller
+        assert await speller.suggest("atention") is None  # not ready: no suggestion, no wait
+        assert speller._building is not None
+        await speller._building
+        assert await speller.suggest("atention") == "attention"

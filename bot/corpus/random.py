@@ -53,11 +53,14 @@ _IN_SPAN = f"""WITH span AS MATERIALIZED ({{span}}),
 # author's documents in the span to the last; the pick is a number in between.
 _BY_AUTHOR = f"""WITH span AS MATERIALIZED ({{span}}),
     bounds AS MATERIALIZED (
-        SELECT x.id AS aid, min(ad.a_ord) AS first, max(ad.a_ord + ad.passage_count) - 1 AS last
+        SELECT x.id AS aid, 0 AS first, x.passage_count - 1 AS last FROM authors AS x
+        WHERE x.key = :author AND :whole
+        UNION ALL
+        SELECT x.id, min(ad.a_ord), max(ad.a_ord + ad.passage_count) - 1
         FROM authors AS x, span
         JOIN author_documents AS ad ON ad.author_id = x.id
         JOIN documents AS d ON d.id = ad.document_id AND d.ord_start BETWEEN span.lo AND span.hi
-        WHERE x.key = :author),
+        WHERE x.key = :author AND NOT :whole),
     pick AS MATERIALIZED (
         SELECT aid, first + abs(random()) % (last - first + 1) AS n FROM bounds
         WHERE last >= first),
@@ -116,6 +119,7 @@ async def random_passage(db: Database, where: PassageFilter) -> Any:
         "author": author_key(where.author) if where.author else None,
         "kind": where.kind.strip().lower() if where.kind else None,
         "cap": RANDOM_EXACT_BELOW,
+        "whole": not (where.document or where.kind),  # the author's numbers are all in range
     }
     if where.about:
         params["q"] = parse_query(where.about).expression

@@ -12,7 +12,8 @@ from .rows import PASSAGE_COLUMNS, PASSAGE_JOINS, StoredPassage, passage_from_ro
 HIGHLIGHT_START = "\x02"
 HIGHLIGHT_END = "\x03"
 #: Search ranks at most this many matches. Beyond it, the best of the first RANK_CAP matches (in
-#: corpus order) are shown: ranking every match of a stopword costs seconds on a large corpus.
+#: rowid order: by kind, then document id, see ``layout.py``) are shown: ranking every match of
+#: a stopword costs seconds on a large corpus. (Issue 12 replaces this cap with true top-k.)
 RANK_CAP = 1000
 
 _COUNT = "SELECT count(*) FROM (SELECT 1 FROM passages_fts WHERE passages_fts MATCH ? LIMIT ?)"

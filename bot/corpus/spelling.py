@@ -3,6 +3,10 @@ rapidfuzz for the edit distance. Cached per corpus generation."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+import time
 from dataclasses import dataclass
 
 from rapidfuzz import process
@@ -19,6 +23,12 @@ FAR_MORE = 20
 SURELY_A_WORD = 3
 #: Terms kept for suggestions: the most frequent first (a typo's target is rarely a hapax).
 MAX_TERMS = 200_000
+#: How long a search waits for a vocabulary being built before going on without it.
+BUILD_WAIT = 0.5
+#: While the corpus keeps changing (a long reload), rebuild the vocabulary at most this often.
+REBUILD_EVERY = 30.0
+
+log = logging.getLogger(__name__)
 
 
 def allowed_distance(word: str) -> int:
@@ -32,32 +42,88 @@ class _Vocabulary:
     passages: dict[str, int]  # term -> how many passages have it
 
 
+def _make_vocabulary(generation: int, rows: list[tuple[str, int]]) -> _Vocabulary:
+    terms = [t for t, _ in rows if t.isalpha()]
+    return _Vocabulary(generation, terms, dict(rows))
+
+
 class Speller:
+    """Suggestions from the vocabulary of the current corpus, or of a recent one.
+
+    A search never waits long for the vocabulary: it is read from ``search_vocabulary`` when
+    that was built for this corpus generation, otherwise built on a connection of its own
+    (a search waits up to BUILD_WAIT for it, then goes on with the previous vocabulary, or
+    with no suggestions). During a long reload the generation moves on every commit: the
+    vocabulary is rebuilt at most every REBUILD_EVERY seconds then.
+    """
+
     def __init__(self, db: Database, corpus: CorpusStore) -> None:
         self.db = db
         self.corpus = corpus
         self._vocabulary: _Vocabulary | None = None
+        self._building: asyncio.Task[_Vocabulary] | None = None
+        self._last_build = -REBUILD_EVERY  # monotonic time this process last built one
 
-    async def _current(self) -> _Vocabulary:
+    async def _current(self) -> _Vocabulary | None:
         generation = await self.corpus.generation()
-        if self._vocabulary is None or self._vocabulary.generation != generation:
-            rows = await self.db.all(
+        known = self._vocabulary
+        if known is not None and known.generation == generation:
+            return known
+        stored = await self.db.one("SELECT value FROM corpus_meta WHERE key = 'vocabulary'")
+        if stored is not None and str(stored[0]) == str(generation):
+            rows = await self.db.all("SELECT term, passages FROM search_vocabulary")
+            self._vocabulary = _make_vocabulary(generation, [(str(t), int(n)) for t, n in rows])
+            return self._vocabulary
+        recent = known is not None and time.monotonic() - self._last_build < REBUILD_EVERY
+        if self._building is None and not recent:
+            self._last_build = time.monotonic()
+            self._building = asyncio.create_task(self._build(generation))
+            self._building.add_done_callback(self._built)
+        if self._building is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self._building), BUILD_WAIT)
+        return self._vocabulary
+
+    def _built(self, task: asyncio.Task[_Vocabulary]) -> None:
+        self._building = None
+        if task.cancelled():
+            return
+        if task.exception() is not None:
+            log.warning("Could not build the search vocabulary: %s", task.exception())
+            return
+        self._vocabulary = task.result()
+
+    async def _build(self, generation: int) -> _Vocabulary:
+        async with self.db.session() as session:
+            rows = await session.all(
                 """SELECT term, doc FROM passages_vocab WHERE length(term) >= 3
                 ORDER BY doc DESC LIMIT ?""",
                 (MAX_TERMS,),
             )
-            terms = [str(t) for t, _ in rows if str(t).isalpha()]
-            counts = {str(t): int(d) for t, d in rows}
-            self._vocabulary = _Vocabulary(generation, terms, counts)
-        return self._vocabulary
+            pairs = [(str(t), int(d)) for t, d in rows]
+            async with session.immediate():
+                if await session.one(  # the corpus may have moved on meanwhile
+                    "SELECT 1 FROM corpus_meta WHERE key = 'generation' AND value = ?",
+                    (str(generation),),
+                ):
+                    await session.run("DELETE FROM search_vocabulary")
+                    await session.run_many("INSERT INTO search_vocabulary VALUES (?, ?)", pairs)
+                    await session.run(
+                        "INSERT OR REPLACE INTO corpus_meta VALUES ('vocabulary', ?)",
+                        (str(generation),),
+                    )
+        return _make_vocabulary(generation, pairs)
 
     async def suggest(self, word: str) -> str | None:
         """A better-known spelling of ``word``, or None when it is known well enough."""
-        return _suggest(await self._current(), word)
+        vocabulary = await self._current()
+        return _suggest(vocabulary, word) if vocabulary else None
 
     async def correct(self, query: SearchQuery) -> SearchQuery | None:
         """``query`` with every word the corpus does not know replaced, or None if none is."""
         vocabulary = await self._current()  # one look at the generation for the whole query
+        if vocabulary is None:
+            return None
         changed = False
         terms: list[Term] = []
         for term in query.terms:
