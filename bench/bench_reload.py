@@ -45,6 +45,7 @@ for _p in (str(ROOT), str(BENCH)):
 import corpus_gen  # noqa: E402
 
 import bot.corpus.apply as apply_module  # noqa: E402
+import bot.corpus.staging as staging_module  # noqa: E402
 from bot.admin.audit import Actor  # noqa: E402
 from bot.core.db import Database  # noqa: E402
 from bot.corpus.files import load_corpus  # noqa: E402
@@ -304,6 +305,7 @@ async def run(args: argparse.Namespace) -> int:
     shutil.rmtree(work, ignore_errors=True)
     folder = work / "passages"
     shutil.copytree(folder_src, folder)  # the edits must not touch the cached corpus
+    await asyncio.sleep(staging_module.RACY_NS / 1e9 + 0.5)  # fresher files are read again
     db_dir = work / "db"
     db_dir.mkdir(parents=True)
     print(f"Corpus: {args.size:,} passages in {folder}; {os.cpu_count()} CPUs, "

@@ -39,6 +39,34 @@ async def test_starts_are_spaced_evenly_in_the_order_asked() -> None:
         Pacer(0)
 
 
+async def test_sleepers_woken_together_by_a_stall_still_start_at_most_rate_a_second() -> None:
+    """An event loop that stalls (a long GC, a busy CPU) wakes every sleeper whose time passed
+    at once; the pacer then holds back those past ``rate`` in the last second."""
+    clock = FakeTime()
+    resume = asyncio.Event()
+
+    async def sleep(seconds: float) -> None:
+        if not resume.is_set():
+            await resume.wait()  # the stall: nobody wakes until the loop is back
+        else:
+            clock.now += seconds
+
+    pacer = Pacer(10, clock=clock, sleep=sleep)
+    starts: list[float] = []
+
+    async def one() -> None:
+        await pacer.wait()
+        starts.append(clock.now)
+
+    tasks = [asyncio.create_task(one()) for _ in range(25)]
+    await asyncio.sleep(0)
+    clock.now += 2.0  # the loop comes back two seconds late: 20 slots are overdue
+    resume.set()
+    await asyncio.gather(*tasks)
+    assert len(starts) == 25
+    assert max(sum(t <= s < t + 1.0 for s in starts) for t in starts) <= 10
+
+
 async def test_a_burst_of_due_posts_stays_under_the_global_limit(fake_discord, tmp_path) -> None:
     """120 servers due the same minute: every post goes out once and Discord never answers
     429 (without pacing the same burst is refused a third of the time: bench_fanout.py)."""

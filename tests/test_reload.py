@@ -106,9 +106,9 @@ async def test_editing_one_document_reads_and_rewrites_only_that_one(
         read: list[str] = []
         real_parse = staging_module.parse_file
 
-        def spy(path: Path, display: str | None = None) -> object:
+        def spy(path: Path, display: str | None = None, raw: bytes | None = None) -> object:
             read.append(path.name)
-            return real_parse(path, display)
+            return real_parse(path, display, raw)
 
         monkeypatch.setattr(staging_module, "parse_file", spy)
         essay = passages_dir / "metaphor.md"
@@ -332,9 +332,9 @@ async def test_a_new_parser_version_parses_every_file_again(
         real_parse = staging_module.parse_file
         read: list[str] = []
 
-        def counting(path: Path, display: str | None = None) -> object:
+        def counting(path: Path, display: str | None = None, raw: bytes | None = None) -> object:
             read.append(path.name)
-            return real_parse(path, display)
+            return real_parse(path, display, raw)
 
         monkeypatch.setattr(staging_module, "parse_file", counting)
         for module in (files_module, ingest_module, apply_module):
@@ -398,3 +398,26 @@ async def test_a_reload_that_died_is_finished_even_if_the_folder_looks_as_before
         await sync_corpus(db, folder)
         texts = {p.text for p in [await CorpusStore(db).passage(f"{n}-1") for n in "abc"] if p}
     assert texts == {"a old", "b old", "c old"}
+
+
+async def test_a_touched_file_is_hashed_not_parsed(
+    tmp_path: Path, passages_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(staging_module, "RACY_NS", 0)
+    async with await Database.open(tmp_path / "db.sqlite3") as db:
+        await sync_corpus(db, passages_dir)
+        generation = await CorpusStore(db).generation()
+        parsed: list[str] = []
+        real_parse = staging_module.parse_file
+
+        def spy(path: Path, display: str | None = None, raw: bytes | None = None) -> object:
+            parsed.append(path.name)
+            return real_parse(path, display, raw)
+
+        monkeypatch.setattr(staging_module, "parse_file", spy)
+        poem = passages_dir / "shape-of-attention.md"
+        os.utime(poem)  # touch: new times, same bytes
+        report = await sync_corpus(db, passages_dir)
+        assert report.skipped and parsed == []
+        assert await CorpusStore(db).generation() == generation + 1  # the new stat is kept
+        assert (await sync_corpus(db, passages_dir)).skipped and parsed == []

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 
 
@@ -31,6 +32,8 @@ class Pacer:
         self._sleep = sleep
         self._next = 0.0  # when the next start may happen (clock seconds)
         self.waited = 0.0  # total seconds callers were held back, for stats
+        self._per_second = max(1, int(rate))
+        self._started: deque[float] = deque()  # start times within the last second
 
     def reserve(self) -> float:
         """Take the next start time; the seconds to wait for it (0 if it is now)."""
@@ -46,3 +49,15 @@ class Pacer:
         if delay > 0:
             self.waited += delay
             await self._sleep(delay)
+        # A stalled event loop wakes several sleepers at once: also count the starts that
+        # really happened in the last second, so no second ever holds more than ``rate``.
+        while True:
+            now = self._clock()
+            while self._started and self._started[0] <= now - 1.0:
+                self._started.popleft()
+            if len(self._started) < self._per_second:
+                break
+            late = self._started[0] + 1.0 - now
+            self.waited += late
+            await self._sleep(late)
+        self._started.append(now)

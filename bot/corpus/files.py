@@ -267,10 +267,11 @@ def no_documents(folder: Path) -> Problem:
     return Problem(_printable(str(folder)), 0, "no documents (*.md files) in this folder")
 
 
-def parse_file(path: Path, display: str | None = None) -> Document:
-    """Parse one document file; the slug defaults to the file name without ``.md``."""
+def parse_file(path: Path, display: str | None = None, raw: bytes | None = None) -> Document:
+    """Parse one document file (or ``raw``, its bytes already read); the slug defaults to the
+    file name without ``.md``."""
     shown = display or str(path)
-    raw = _read(path, shown)
+    raw = read_file(path, shown) if raw is None else raw
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -281,7 +282,7 @@ def parse_file(path: Path, display: str | None = None) -> Document:
     return parse_document(text, path=shown, default_slug=_printable(path.stem).lower(), raw=raw)
 
 
-def _read(path: Path, shown: str) -> bytes:
+def read_file(path: Path, shown: str) -> bytes:
     """The file's bytes, never blocking (a named pipe swapped in is refused, not waited on)."""
 
     def fail(message: str) -> CorpusError:

@@ -10,6 +10,7 @@ anything. A problem anywhere raises :class:`~bot.corpus.model.CorpusError`.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import time
 from collections.abc import AsyncIterator, Callable
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.db import Database
-from .files import Listing, display_root, no_documents, parse_file
+from .files import Listing, display_root, no_documents, parse_file, read_file
 from .model import CorpusError, Document, Problem, corpus_fingerprint
 from .random import author_key
 
@@ -42,9 +43,14 @@ CREATE TEMP TABLE staged_passages (
 
 
 #: What parsing one file gives: its documents row and passage rows, or what is wrong with it.
-Parsed = tuple[tuple[Any, ...], list[tuple[Any, ...]]] | CorpusError
+Parsed = tuple[tuple[Any, ...], list[tuple[Any, ...]]] | CorpusError | str
 #: A file as last read: size, mtime, ctime (which ``touch -d`` cannot set back) and inode.
 FileStat = tuple[int, int, int, int]
+#: A file to read: its relative path, path, stat, and the content hash of the document stored
+#: from it (None: none, or every file is to be parsed).
+Unread = tuple[str, Path, FileStat, str | None]
+#: What parsing gives for a file whose bytes hash to the stored document's: nothing to parse.
+SAME = "same bytes"
 #: A file modified this recently may change again within the same clock tick without its
 #: times showing it: its stat is stored as "unknown", so the next reload reads it again.
 RACY_NS = 2_000_000_000
@@ -118,7 +124,7 @@ async def stage(
         by_file.setdefault(entry.file, []).append(entry)
     problems: list[Problem] = list(listing.problems)
     final: dict[str, tuple[str, str, str]] = {}  # slug -> (kind, content hash, file)
-    unread: list[tuple[str, Path, FileStat]] = []
+    unread: list[Unread] = []
     read_at = time.time_ns()
     for relative, path, st in listing.files:
         stat = file_stat(st, read_at)
@@ -129,14 +135,23 @@ async def stage(
             final[claims[0].slug] = (claims[0].kind, claims[0].content_hash, relative)
             plan.passages_after += claims[0].passage_count
         else:
-            unread.append((relative, path, stat))
+            same_as = claims[0].content_hash if len(claims) == 1 and not force else None
+            unread.append((relative, path, stat, same_as))
     root = display_root(folder)
     done = len(listing.files) - len(unread)
     async for batch, parsed in _parsed(unread, root):
-        for (relative, _, stat), result in zip(batch, parsed, strict=True):
+        for (relative, _, stat, _), result in zip(batch, parsed, strict=True):
             if isinstance(result, CorpusError):
                 problems.extend(result.problems)
                 continue
+            if result == SAME:  # touched, copied or racy, not changed: remember its new stat
+                claim = by_file[relative][0]
+                final[claim.slug] = (claim.kind, claim.content_hash, relative)
+                plan.passages_after += claim.passage_count
+                if claim.stat != stat:
+                    plan.moved.append((claim.slug, relative, stat, claim.path))
+                continue
+            assert not isinstance(result, str)
             meta, rows = result
             slug, doc_path, kind, content_hash = meta[0], meta[6], meta[3], meta[7]
             if slug in final:
@@ -177,8 +192,8 @@ async def stage(
     return plan
 
 
-def _batches(files: list[tuple[str, Path, FileStat]]) -> list[list[tuple[str, Path, FileStat]]]:
-    batches: list[list[tuple[str, Path, FileStat]]] = [[]]
+def _batches(files: list[Unread]) -> list[list[Unread]]:
+    batches: list[list[Unread]] = [[]]
     size = 0
     for entry in files:
         if batches[-1] and size + entry[2][0] > BATCH_BYTES:
@@ -190,20 +205,24 @@ def _batches(files: list[tuple[str, Path, FileStat]]) -> list[list[tuple[str, Pa
 
 
 async def _parsed(
-    files: list[tuple[str, Path, FileStat]], root: str
-) -> AsyncIterator[tuple[list[tuple[str, Path, FileStat]], list[Parsed]]]:
+    files: list[Unread], root: str
+) -> AsyncIterator[tuple[list[Unread], list[Parsed]]]:
     """Each batch of ``files`` with what parsing (in a worker thread) made of it."""
     for batch in _batches(files):
         yield batch, await asyncio.to_thread(parse_batch, batch, root)
 
 
-def parse_batch(batch: list[tuple[str, Path, FileStat]], root: str) -> list[Parsed]:
+def parse_batch(batch: list[Unread], root: str) -> list[Parsed]:
     """Parse each file of ``batch`` into its staged_documents values (less the file's) and
     staged_passages rows, or the CorpusError saying what is wrong with it."""
     results: list[Parsed] = []
-    for relative, path, _ in batch:
+    for relative, path, _, same_as in batch:
         try:
-            doc = parse_file(path, display=f"{root}/{relative}")
+            raw = read_file(path, f"{root}/{relative}")
+            if same_as is not None and hashlib.sha256(raw).hexdigest() == same_as:
+                results.append(SAME)
+                continue
+            doc = parse_file(path, display=f"{root}/{relative}", raw=raw)
         except CorpusError as error:
             results.append(error)
         else:
