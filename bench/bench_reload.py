@@ -311,21 +311,28 @@ async def run(args: argparse.Namespace) -> int:
     print(f"Corpus: {args.size:,} passages in {folder}; {os.cpu_count()} CPUs, "
           f"{sys.version.split()[0]}", flush=True)  # fmt: skip
     rows: list[list[str]] = []
-    fresh = run_ingest(db_dir / "lectern.sqlite3", folder, naive=False)
-    naive = None if args.skip_naive else run_ingest(work / "naive.sqlite3", folder, naive=True)
+    fresh_runs: list[dict[str, Any]] = []
+    naive_runs: list[dict[str, Any]] = []
+    for _ in range(args.ingests):  # alternating, so machine noise lands on both
+        fresh_runs.append(run_ingest(db_dir / "lectern.sqlite3", folder, naive=False))
+        if not args.skip_naive:
+            naive_runs.append(run_ingest(work / "naive.sqlite3", folder, naive=True))
+        print(f"  ingest: {fresh_runs[-1]}" + (f"; naive: {naive_runs[-1]}" if naive_runs else ""),
+              flush=True)  # fmt: skip
     remove_db(work / "naive.sqlite3")
-    rate = fresh["passages"] / fresh["seconds"]
-    print(f"  ingest: {fresh}" + (f"; naive: {naive}" if naive else ""), flush=True)
-    rows.append(row(f"fresh ingest: seconds ({rate:,.0f} passages/s)", [fresh["seconds"]],
-                    [naive["seconds"]] if naive else [], f">= {INGEST_RATE:,} passages/s",
+    seconds = [r["seconds"] for r in fresh_runs]
+    rate = args.size / statistics.median(seconds)
+    rows.append(row(f"fresh ingest: seconds ({rate:,.0f} passages/s at the median)", seconds,
+                    [r["seconds"] for r in naive_runs], f">= {INGEST_RATE:,} passages/s",
                     rate >= INGEST_RATE, scale=1, unit="s"))  # fmt: skip
-    rows.append(row("fresh ingest: peak RSS", [fresh["rss"]], [naive["rss"]] if naive else [],
-                    f"<= {INGEST_RSS_MIB} MiB", fresh["rss"] <= INGEST_RSS_MIB, scale=1,
+    peaks = [r["rss"] for r in fresh_runs]
+    rows.append(row("fresh ingest: peak RSS", peaks, [r["rss"] for r in naive_runs],
+                    f"<= {INGEST_RSS_MIB} MiB", max(peaks) <= INGEST_RSS_MIB, scale=1,
                     unit="MiB"))  # fmt: skip
     rows += await bot_measures(args, db_dir, folder)
     print()
     print(table(rows))
-    print("\nvs naive > 1 means Lectern is faster (for RSS: smaller). One fresh ingest per run.")
+    print("\nvs naive > 1 means Lectern is faster (for RSS: smaller).")
     return 0 if all(r[-1] == "PASS" for r in rows) else 1
 
 
@@ -338,6 +345,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", type=int, default=1_000_000)
     parser.add_argument("--edits", type=int, default=10)
     parser.add_argument("--starts", type=int, default=5)
+    parser.add_argument("--ingests", type=int, default=3)
     parser.add_argument("--rate", type=float, default=20.0)
     parser.add_argument("--skip-naive", action="store_true")
     return asyncio.run(run(parser.parse_args(argv)))

@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 #: Vanished ids a report lists (it counts them all).
 VANISHED_SHOWN = 50
 #: Page cache of a reload's connection: enough for the index pages it touches, bounded.
-RELOAD_CACHE_MIB = 96
+RELOAD_CACHE_MIB = 64
 
 
 @dataclass(frozen=True, slots=True)
