@@ -16,6 +16,7 @@ import bot.corpus.staging as staging_module
 from bot.core.db import Database
 from bot.corpus.files import load_corpus
 from bot.corpus.ingest import sync_corpus
+from bot.corpus.model import CorpusError
 from bot.corpus.random import PassageFilter
 from bot.corpus.store import CorpusStore
 from tests.conftest import document_text
@@ -421,3 +422,38 @@ async def test_a_touched_file_is_hashed_not_parsed(
         assert report.skipped and parsed == []
         assert await CorpusStore(db).generation() == generation + 1  # the new stat is kept
         assert (await sync_corpus(db, passages_dir)).skipped and parsed == []
+
+
+async def test_a_new_document_never_takes_the_id_an_edited_one_keeps(tmp_path: Path) -> None:
+    """The edited document had the highest id; a new one sorting before it in the same
+    commit must not be given that id."""
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "b.md").write_text(document_text("B one."), encoding="utf-8")
+    async with await Database.open(tmp_path / "db.sqlite3") as db:
+        await sync_corpus(db, folder)
+        (folder / "b.md").write_text(document_text("B two."), encoding="utf-8")
+        (folder / "a.md").write_text(document_text("A one."), encoding="utf-8")
+        report = await sync_corpus(db, folder)
+        assert report.added == ("a",) and report.changed == ("b",)
+        await _assert_matches_a_fresh_load(db, folder)
+
+
+async def test_a_new_file_taking_the_slug_of_an_untouched_one_is_a_duplicate(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """z.md keeps its bytes but is touched (so it is hashed, not parsed); a.md, read first,
+    claims the same slug: the reload must refuse, not store a.md's text as z.md's."""
+    monkeypatch.setattr(staging_module, "RACY_NS", 0)
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "z.md").write_text(document_text("Zed.", extra='slug = "x"'), encoding="utf-8")
+    async with await Database.open(tmp_path / "db.sqlite3") as db:
+        await sync_corpus(db, folder)
+        (folder / "a.md").write_text(document_text("Other.", extra='slug = "x"'))
+        os.utime(folder / "z.md")
+        with pytest.raises(CorpusError) as refused:
+            await sync_corpus(db, folder)
+        assert "duplicate slug 'x'" in str(refused.value.problems[0])
+        passage = await CorpusStore(db).passage("x-1")
+    assert passage is not None and passage.text == "Zed."

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -89,3 +90,20 @@ async def test_a_slow_vocabulary_never_holds_a_search_up(
         assert speller._building is not None
         await speller._building
         assert await speller.suggest("atention") == "attention"
+
+
+async def test_a_vocabulary_that_cannot_be_stored_still_serves_and_never_fails_a_search(
+    tmp_path: Path, passages_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bot.corpus.spelling as spelling
+
+    async def refuse(*args: object) -> None:
+        raise sqlite3.OperationalError("attempt to write a readonly database")
+
+    monkeypatch.setattr(spelling.Speller, "_store", refuse)
+    async with await Database.open(tmp_path / "db.sqlite3") as db:
+        await sync_corpus(db, passages_dir)
+        services = services_for(db)
+        assert await services.reading.finder.speller.suggest("atention") == "attention"
+        reply = await services.reading.search("atention", user_id=3)
+        assert reply.cards[0].title == "Search: attention"

@@ -10,6 +10,7 @@ the requests never pile up past the limit in the first place.
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -32,7 +33,7 @@ class Pacer:
         self._sleep = sleep
         self._next = 0.0  # when the next start may happen (clock seconds)
         self.waited = 0.0  # total seconds callers were held back, for stats
-        self._per_second = max(1, int(rate))
+        self._per_second = max(1, math.ceil(rate))  # shares of the bot's rate are fractional
         self._started: deque[float] = deque()  # start times within the last second
 
     def reserve(self) -> float:

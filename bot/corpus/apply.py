@@ -137,9 +137,11 @@ async def _replace(session: Database, plan: Plan, slugs: list[str]) -> None:
             doc_id, authors = await _delete_document(session, slug)
             freed[slug] = doc_id
             touched.update(authors)
+    taken = set(freed.values())  # kept for their documents' new versions
     for slug in slugs:
         if slug in plan.staged_counts:
-            doc_id = freed.get(slug) or await _free_document_id(session)
+            doc_id = freed.get(slug) or await _free_document_id(session, taken)
+            taken.add(doc_id)
             touched.update(await _insert_document(session, slug, doc_id))
     await session.run(_ORDINALS)
     await session.run("DELETE FROM kinds")
@@ -151,17 +153,16 @@ async def _replace(session: Database, plan: Plan, slugs: list[str]) -> None:
     await session.run("DELETE FROM authors WHERE passage_count = 0")
 
 
-async def _free_document_id(session: Database) -> int:
-    """The next document id; past the rowid layout's last one, the first unused one."""
-    row = await session.one("SELECT coalesce(max(id), 0) + 1 FROM documents")
-    if int(row[0]) < 1 << DOCUMENT_BITS:
-        return int(row[0])
-    row = await session.one(
-        """SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM documents WHERE id = 1) THEN 1
-        ELSE (SELECT min(id) + 1 FROM documents AS d
-            WHERE NOT EXISTS (SELECT 1 FROM documents WHERE id = d.id + 1)) END"""
-    )
-    return int(row[0])
+async def _free_document_id(session: Database, taken: set[int]) -> int:
+    """The next document id not stored nor ``taken``; past the rowid layout's last one, the
+    first unused one."""
+    row = await session.one("SELECT coalesce(max(id), 0) FROM documents")
+    candidate = max(int(row[0]), *taken, 0) + 1
+    if candidate < 1 << DOCUMENT_BITS:
+        return candidate
+    rows = await session.all("SELECT id FROM documents ORDER BY id")
+    used = {int(r[0]) for r in rows} | taken
+    return next(i for i in range(1, 1 << DOCUMENT_BITS) if i not in used)
 
 
 async def _delete_document(session: Database, slug: str) -> tuple[int, list[int]]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
 import time
 from dataclasses import dataclass
 
@@ -80,7 +81,8 @@ class Speller:
             self._building = asyncio.create_task(self._build(generation))
             self._building.add_done_callback(self._built)
         if self._building is not None:
-            with contextlib.suppress(TimeoutError):
+            # Never a reason for a search to fail: a build that fails is logged by _built.
+            with contextlib.suppress(Exception):
                 await asyncio.wait_for(asyncio.shield(self._building), BUILD_WAIT)
         return self._vocabulary
 
@@ -101,18 +103,24 @@ class Speller:
                 (MAX_TERMS,),
             )
             pairs = [(str(t), int(d)) for t, d in rows]
-            async with session.immediate():
-                if await session.one(  # the corpus may have moved on meanwhile
-                    "SELECT 1 FROM corpus_meta WHERE key = 'generation' AND value = ?",
-                    (str(generation),),
-                ):
-                    await session.run("DELETE FROM search_vocabulary")
-                    await session.run_many("INSERT INTO search_vocabulary VALUES (?, ?)", pairs)
-                    await session.run(
-                        "INSERT OR REPLACE INTO corpus_meta VALUES ('vocabulary', ?)",
-                        (str(generation),),
-                    )
+            with contextlib.suppress(sqlite3.Error):  # read-only or busy: keep it in memory
+                await self._store(session, generation, pairs)
         return _make_vocabulary(generation, pairs)
+
+    async def _store(
+        self, session: Database, generation: int, pairs: list[tuple[str, int]]
+    ) -> None:
+        async with session.immediate():
+            if await session.one(  # the corpus may have moved on meanwhile
+                "SELECT 1 FROM corpus_meta WHERE key = 'generation' AND value = ?",
+                (str(generation),),
+            ):
+                await session.run("DELETE FROM search_vocabulary")
+                await session.run_many("INSERT INTO search_vocabulary VALUES (?, ?)", pairs)
+                await session.run(
+                    "INSERT OR REPLACE INTO corpus_meta VALUES ('vocabulary', ?)",
+                    (str(generation),),
+                )
 
     async def suggest(self, word: str) -> str | None:
         """A better-known spelling of ``word``, or None when it is known well enough."""

@@ -59,7 +59,8 @@ RACY_NS = 2_000_000_000
 def file_stat(st: os.stat_result, read_at_ns: int) -> FileStat:
     """What is stored of ``st``; the mtime is -1 (never matches) when it is too recent."""
     recent = max(st.st_mtime_ns, st.st_ctime_ns) >= read_at_ns - RACY_NS
-    return (st.st_size, -1 if recent else st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+    inode = st.st_ino & ((1 << 63) - 1)  # NFS and overlayfs inodes can pass SQLite's range
+    return (st.st_size, -1 if recent else st.st_mtime_ns, st.st_ctime_ns, inode)
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +147,11 @@ async def stage(
                 continue
             if result == SAME:  # touched, copied or racy, not changed: remember its new stat
                 claim = by_file[relative][0]
+                if claim.slug in final:
+                    message = (f"duplicate slug {claim.slug!r}: {root}/{final[claim.slug][2]} "
+                               "already uses it")  # fmt: skip
+                    problems.append(Problem(f"{root}/{relative}", 1, message))
+                    continue
                 final[claim.slug] = (claim.kind, claim.content_hash, relative)
                 plan.passages_after += claim.passage_count
                 if claim.stat != stat:
