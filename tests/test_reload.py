@@ -42,6 +42,19 @@ def _write(folder: Path, slug: str, rng: random.Random) -> None:
     (folder / f"{slug}.md").write_text(text, encoding="utf-8")
 
 
+def parsed_files(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """From now on, the names of the files a reload parses (not those it only hashes)."""
+    names: list[str] = []
+    real_parse = staging_module.parse_file
+
+    def spy(path: Path, display: str | None = None, raw: bytes | None = None) -> object:
+        names.append(path.name)
+        return real_parse(path, display, raw)
+
+    monkeypatch.setattr(staging_module, "parse_file", spy)
+    return names
+
+
 async def _assert_matches_a_fresh_load(db: Database, folder: Path) -> None:
     """Everything that depends on corpus order is what a fresh load of ``folder`` gives."""
     corpus = load_corpus(folder)
@@ -104,14 +117,7 @@ async def test_editing_one_document_reads_and_rewrites_only_that_one(
     async with await Database.open(tmp_path / "db.sqlite3") as db:
         await sync_corpus(db, passages_dir)
         before = dict(await db.all("SELECT id, rowid FROM passages"))
-        read: list[str] = []
-        real_parse = staging_module.parse_file
-
-        def spy(path: Path, display: str | None = None, raw: bytes | None = None) -> object:
-            read.append(path.name)
-            return real_parse(path, display, raw)
-
-        monkeypatch.setattr(staging_module, "parse_file", spy)
+        read = parsed_files(monkeypatch)
         essay = passages_dir / "metaphor.md"
         essay.write_text(essay.read_text(encoding="utf-8") + "\nA new last paragraph.\n")
         report = await sync_corpus(db, passages_dir)
@@ -330,14 +336,7 @@ async def test_a_new_parser_version_parses_every_file_again(
     monkeypatch.setattr(staging_module, "RACY_NS", 0)
     async with await Database.open(tmp_path / "db.sqlite3") as db:
         await sync_corpus(db, passages_dir)
-        real_parse = staging_module.parse_file
-        read: list[str] = []
-
-        def counting(path: Path, display: str | None = None, raw: bytes | None = None) -> object:
-            read.append(path.name)
-            return real_parse(path, display, raw)
-
-        monkeypatch.setattr(staging_module, "parse_file", counting)
+        read = parsed_files(monkeypatch)
         for module in (files_module, ingest_module, apply_module):
             monkeypatch.setattr(module, "PARSER_VERSION", 99)
         report = await sync_corpus(db, passages_dir)
@@ -408,14 +407,7 @@ async def test_a_touched_file_is_hashed_not_parsed(
     async with await Database.open(tmp_path / "db.sqlite3") as db:
         await sync_corpus(db, passages_dir)
         generation = await CorpusStore(db).generation()
-        parsed: list[str] = []
-        real_parse = staging_module.parse_file
-
-        def spy(path: Path, display: str | None = None, raw: bytes | None = None) -> object:
-            parsed.append(path.name)
-            return real_parse(path, display, raw)
-
-        monkeypatch.setattr(staging_module, "parse_file", spy)
+        parsed = parsed_files(monkeypatch)
         poem = passages_dir / "shape-of-attention.md"
         os.utime(poem)  # touch: new times, same bytes
         report = await sync_corpus(db, passages_dir)

@@ -245,17 +245,13 @@ def _valid_documents(
             problems.extend(error.problems)
         else:
             if doc.slug in slugs:
-                message = f"duplicate slug {doc.slug!r}: {slugs[doc.slug]} already uses it"
-                problems.append(Problem(doc.path, 1, message))
+                problems.append(duplicate_slug(doc.path, doc.slug, slugs[doc.slug]))
             else:
                 slugs[doc.slug] = doc.path
                 yield doc
         if progress:
             progress(index, len(found.files))
-    if not found.files and not problems:
-        problems.append(no_documents(folder))
-    if problems:
-        raise CorpusError(problems)
+    raise_problems(folder, found, problems)
 
 
 def display_root(folder: Path) -> str:
@@ -263,8 +259,19 @@ def display_root(folder: Path) -> str:
     return _printable(folder.name or str(folder))
 
 
-def no_documents(folder: Path) -> Problem:
-    return Problem(_printable(str(folder)), 0, "no documents (*.md files) in this folder")
+def duplicate_slug(path: str, slug: str, first: str) -> Problem:
+    """The problem of a second file (``path``) using the slug of ``first``."""
+    return Problem(path, 1, f"duplicate slug {slug!r}: {first} already uses it")
+
+
+def raise_problems(folder: Path, found: Listing, problems: list[Problem]) -> None:
+    """Raise CorpusError if anything was wrong, or if the folder holds no document at all."""
+    if not found.files and not problems:
+        problems.append(
+            Problem(_printable(str(folder)), 0, "no documents (*.md files) in this folder")
+        )
+    if problems:
+        raise CorpusError(problems)
 
 
 def parse_file(path: Path, display: str | None = None, raw: bytes | None = None) -> Document:

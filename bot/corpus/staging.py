@@ -19,7 +19,14 @@ from pathlib import Path
 from typing import Any
 
 from ..core.db import Database
-from .files import Listing, display_root, no_documents, parse_file, read_file
+from .files import (
+    Listing,
+    display_root,
+    duplicate_slug,
+    parse_file,
+    raise_problems,
+    read_file,
+)
 from .model import CorpusError, Document, Problem, corpus_fingerprint
 from .random import author_key
 
@@ -148,9 +155,8 @@ async def stage(
             if result == SAME:  # touched, copied or racy, not changed: remember its new stat
                 claim = by_file[relative][0]
                 if claim.slug in final:
-                    message = (f"duplicate slug {claim.slug!r}: {root}/{final[claim.slug][2]} "
-                               "already uses it")  # fmt: skip
-                    problems.append(Problem(f"{root}/{relative}", 1, message))
+                    first = f"{root}/{final[claim.slug][2]}"
+                    problems.append(duplicate_slug(f"{root}/{relative}", claim.slug, first))
                     continue
                 final[claim.slug] = (claim.kind, claim.content_hash, relative)
                 plan.passages_after += claim.passage_count
@@ -161,8 +167,7 @@ async def stage(
             meta, rows = result
             slug, doc_path, kind, content_hash = meta[0], meta[6], meta[3], meta[7]
             if slug in final:
-                message = f"duplicate slug {slug!r}: {root}/{final[slug][2]} already uses it"
-                problems.append(Problem(doc_path, 1, message))
+                problems.append(duplicate_slug(doc_path, slug, f"{root}/{final[slug][2]}"))
                 continue
             final[slug] = (kind, content_hash, relative)
             plan.passages_after += len(rows)
@@ -184,10 +189,7 @@ async def stage(
         done += len(batch)
         if progress:
             progress(done, len(listing.files))
-    if not listing.files and not problems:
-        problems.append(no_documents(folder))
-    if problems:
-        raise CorpusError(problems)
+    raise_problems(folder, listing, problems)
     plan.removed = sorted(set(plan.stored) - set(final))
     plan.added.sort()
     plan.changed.sort()
