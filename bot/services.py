@@ -20,6 +20,8 @@ from .config import Settings
 from .core.db import Database
 from .core.ratelimit import TokenBucket
 from .core.ui_state import UiStateStore
+from .corpus.champions import Champions
+from .corpus.lexicon import Lexicon
 from .corpus.search import PassageSearch
 from .corpus.store import CorpusStore
 from .daily.commands import DailyCommands
@@ -55,7 +57,7 @@ class Services:
 def build_services(db: Database, settings: Settings, *, clock: Callable[[], datetime]) -> Services:
     """Every service over ``db``, configured by ``settings``, telling time by ``clock``."""
     corpus = CorpusStore(db)
-    search = PassageSearch(db)
+    search = PassageSearch(db, Lexicon(db, corpus), Champions(db))
     ui_state = UiStateStore(db, today=lambda: clock().date())
     daily_store = DailyStore(db)
     picker = DailyPicker(corpus, daily_store, clock)

@@ -96,27 +96,37 @@ async def _with_corpus(settings: Settings, use: Callable[[Services], Awaitable[i
     async with await Database.open(settings.db_path) as db:
         services = services_for(db, settings)
         try:
-            await sync_corpus(db, settings.passages_dir, progress=_ProgressBar("Reading"))
-        except CorpusError as error:
-            if await services.corpus.passage_count() > 0:  # as the bot does: keep serving
-                print(
-                    f"lectern: warning: LECTERN_PASSAGES_DIR: {error.problems[0]}"
-                    + (f" and {len(error.problems) - 1} more" if len(error.problems) > 1 else "")
-                    + "; using the corpus stored before",
-                    file=sys.stderr,
-                )
-                return await use(services)
-            if _is_the_folder(error, settings.passages_dir):
-                print(f"lectern: LECTERN_PASSAGES_DIR: {error.problems[0]}", file=sys.stderr)
-                return EXIT_STARTUP
-            _print_problems(error)
-            return EXIT_INVALID
-        except LockHeld as busy:  # another process of the cluster is ingesting: use the stored
-            if await services.corpus.passage_count() == 0:
-                print(f"lectern: the corpus is being ingested: {busy}; try again", file=sys.stderr)
-                return EXIT_UNAVAILABLE
-            print(f"lectern: note: not re-reading the passages folder: {busy}", file=sys.stderr)
-        return await use(services)
+            return await _use_corpus(db, settings, services, use)
+        finally:
+            await services.search.champions.close()
+
+
+async def _use_corpus(
+    db: Database, settings: Settings, services: Services, use: Callable[[Services], Awaitable[int]]
+) -> int:
+    """Bring the corpus up to date (or keep the stored one), then ``use`` the services."""
+    try:
+        await sync_corpus(db, settings.passages_dir, progress=_ProgressBar("Reading"))
+    except CorpusError as error:
+        if await services.corpus.passage_count() > 0:  # as the bot does: keep serving
+            print(
+                f"lectern: warning: LECTERN_PASSAGES_DIR: {error.problems[0]}"
+                + (f" and {len(error.problems) - 1} more" if len(error.problems) > 1 else "")
+                + "; using the corpus stored before",
+                file=sys.stderr,
+            )
+            return await use(services)
+        if _is_the_folder(error, settings.passages_dir):
+            print(f"lectern: LECTERN_PASSAGES_DIR: {error.problems[0]}", file=sys.stderr)
+            return EXIT_STARTUP
+        _print_problems(error)
+        return EXIT_INVALID
+    except LockHeld as busy:  # another process of the cluster is ingesting: use the stored
+        if await services.corpus.passage_count() == 0:
+            print(f"lectern: the corpus is being ingested: {busy}; try again", file=sys.stderr)
+            return EXIT_UNAVAILABLE
+        print(f"lectern: note: not re-reading the passages folder: {busy}", file=sys.stderr)
+    return await use(services)
 
 
 def _is_the_folder(error: CorpusError, folder: Path) -> bool:

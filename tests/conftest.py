@@ -157,9 +157,22 @@ def write_doc(tmp_path: Path) -> WriteDoc:
     return write
 
 
+_BUILT: list[Services] = []
+
+
 def services_for(db: Database, settings: Settings | None = None) -> Services:
     """Every service over ``db``, as the bot and the console build them."""
-    return build_services(db, settings or Settings(), clock=lambda: datetime.now(UTC))
+    services = build_services(db, settings or Settings(), clock=lambda: datetime.now(UTC))
+    _BUILT.append(services)
+    return services
+
+
+@pytest.fixture(autouse=True)
+async def _stop_background_builds() -> AsyncIterator[None]:
+    """As the bot does on close: stop a champion-list build a test's search started."""
+    yield
+    while _BUILT:
+        await _BUILT.pop().search.champions.close()
 
 
 @pytest.fixture

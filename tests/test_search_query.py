@@ -24,7 +24,7 @@ from bot.corpus.query import MAX_TERMS, parse_query, similarity_query
         ("don't", '"don t"'),
         ("title:shape", '"title shape"'),
         ('"unclosed phrase', '"unclosed phrase"'),
-        ("🙂 ", None),
+        ("🙂 ", '"🙂"'),  # FTS5 keeps most emoji as words: searchable
         ("", None),
         ("-alone", None),
     ],

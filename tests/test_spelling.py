@@ -58,6 +58,7 @@ async def test_the_vocabulary_is_built_once_per_corpus_and_shared(
 ) -> None:
     """Built once for a generation and stored: another process (a second Speller over its
     own connection) reads it instead of scanning the index; a reload makes a new one."""
+    from bot.corpus.lexicon import Lexicon
     from bot.corpus.spelling import Speller
     from bot.corpus.store import CorpusStore
 
@@ -69,8 +70,8 @@ async def test_the_vocabulary_is_built_once_per_corpus_and_shared(
         assert built_for == str(await CorpusStore(db).generation())
         await db.run("UPDATE search_vocabulary SET passages = 999 WHERE term = 'attention'")
     async with await Database.open(path) as other:
-        speller = Speller(other, CorpusStore(other))
-        vocabulary = await speller._current()
+        speller = Speller(Lexicon(other, CorpusStore(other)))
+        vocabulary = await speller.lexicon.current()
         assert vocabulary is not None and vocabulary.passages["attention"] == 999  # read, kept
         (passages_dir / "new.md").write_text(document_text("Quixotic zeal."), encoding="utf-8")
         await sync_corpus(other, passages_dir)
@@ -80,27 +81,27 @@ async def test_the_vocabulary_is_built_once_per_corpus_and_shared(
 async def test_a_slow_vocabulary_never_holds_a_search_up(
     tmp_path: Path, passages_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import bot.corpus.spelling as spelling
+    import bot.corpus.lexicon as lexicon
 
-    monkeypatch.setattr(spelling, "BUILD_WAIT", 0.0)  # as if the index were huge
+    monkeypatch.setattr(lexicon, "BUILD_WAIT", 0.0)  # as if the index were huge
     async with await Database.open(tmp_path / "db.sqlite3") as db:
         await sync_corpus(db, passages_dir)
         speller = services_for(db).reading.finder.speller
         assert await speller.suggest("atention") is None  # not ready: no suggestion, no wait
-        assert speller._building is not None
-        await speller._building
+        assert speller.lexicon._building is not None
+        await speller.lexicon._building
         assert await speller.suggest("atention") == "attention"
 
 
 async def test_a_vocabulary_that_cannot_be_stored_still_serves_and_never_fails_a_search(
     tmp_path: Path, passages_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import bot.corpus.spelling as spelling
+    import bot.corpus.lexicon as lexicon
 
     async def refuse(*args: object) -> None:
         raise sqlite3.OperationalError("attempt to write a readonly database")
 
-    monkeypatch.setattr(spelling.Speller, "_store", refuse)
+    monkeypatch.setattr(lexicon.Lexicon, "_store", refuse)
     async with await Database.open(tmp_path / "db.sqlite3") as db:
         await sync_corpus(db, passages_dir)
         services = services_for(db)

@@ -12,6 +12,7 @@ import contextlib
 import logging
 import re
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -89,6 +90,8 @@ class Database:
     def __init__(self, connection: aiosqlite.Connection, path: Path) -> None:
         self._db = connection
         self.path = path
+        self._scanner: sqlite3.Connection | None = None  # for bounded scans, opened on first use
+        self._scan_lock = asyncio.Lock()
 
     @classmethod
     async def open(cls, path: Path, migrations: Sequence[Migration] | None = None) -> Self:
@@ -113,7 +116,39 @@ class Database:
         return cls(connection, path)
 
     async def close(self) -> None:
+        if self._scanner is not None:
+            self._scanner.close()
         await self._db.close()
+
+    async def first_rows(
+        self, sql: str, params: Params, *, limit: int, seconds: float
+    ) -> list[Any]:
+        """Up to ``limit`` rows of a read, as many as ``seconds`` allow. For a scan whose cost
+        cannot be known before (FTS5 checking a phrase of common words passage by passage);
+        it runs on a connection of its own, so no other query is ever cut short."""
+        async with self._scan_lock:
+            return await asyncio.to_thread(self._first_rows, sql, params, limit, seconds)
+
+    def _first_rows(self, sql: str, params: Params, limit: int, seconds: float) -> list[Any]:
+        if self._scanner is None:
+            self._scanner = sqlite3.connect(self.path, check_same_thread=False)
+        deadline = time.monotonic() + seconds
+        self._scanner.set_progress_handler(lambda: int(time.monotonic() > deadline), 2000)
+        rows: list[Any] = []
+        try:
+            cursor = self._scanner.execute(sql, params)
+            while len(rows) < limit:
+                batch = cursor.fetchmany(min(64, limit - len(rows)))
+                if not batch:
+                    break
+                rows += batch
+            cursor.close()
+        except sqlite3.OperationalError as error:
+            if "interrupt" not in str(error):
+                raise
+        finally:
+            self._scanner.set_progress_handler(None, 0)
+        return rows
 
     @property
     def connection(self) -> aiosqlite.Connection:

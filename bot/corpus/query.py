@@ -12,14 +12,12 @@ import re
 from dataclasses import dataclass, field
 
 from ..core.text import escape_markdown
+from .tokens import tokens
 
 MAX_QUERY_CHARS = 300
 MAX_TERMS = 12
 MIN_PREFIX_CHARS = 2
 
-# FTS5's unicode61 tokenizer treats letters, digits (and private-use characters) as token
-# characters and everything else as a separator; ``[^\W_]`` is the same set for ``re``.
-_TOKEN = re.compile(r"[^\W_]+")
 _PIECE = re.compile(r'(-?)"([^"]*)"?|(\S+)')
 
 
@@ -76,13 +74,13 @@ def parse_query(text: str) -> SearchQuery:
     for match in _PIECE.finditer(text):
         minus, phrase, bare = match.groups()
         if phrase is not None:
-            words = tuple(w.lower() for w in _TOKEN.findall(phrase))
+            words = tuple(tokens(phrase))
             if words:
                 terms.append(Term(words, excluded=bool(minus)))
             continue
         excluded = bare.startswith("-") and len(bare) > 1
         prefix = bare.endswith("*")
-        words = tuple(w.lower() for w in _TOKEN.findall(bare))
+        words = tuple(tokens(bare))
         if not words:
             continue
         if prefix and len(words[-1]) < MIN_PREFIX_CHARS:
@@ -122,7 +120,7 @@ def similarity_query(text: str, max_terms: int = 8) -> SearchQuery:
     (long words are rarer in English), then first occurrence.
     """
     seen: dict[str, int] = {}
-    for index, word in enumerate(w.lower() for w in _TOKEN.findall(text)):
+    for index, word in enumerate(tokens(text)):
         if len(word) > 2 and word not in STOPWORDS and word not in seen:
             seen[word] = index
     chosen = sorted(seen, key=lambda w: (-len(w), seen[w]))[:max_terms]

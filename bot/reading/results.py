@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..core.reply import TITLE_LIMIT, Button, Card, Field, Reply
 from ..core.text import clip, escape_markdown, highlight
 from ..corpus.rows import StoredPassage
-from ..corpus.search import HIGHLIGHT_END, HIGHLIGHT_START, RANK_CAP, SearchResults
+from ..corpus.search import HIGHLIGHT_END, HIGHLIGHT_START, SearchResults
 from .buttons import LikeThisPage, Open, SearchPage
 from .replies import FIELD_NAME_CHARS, FIELD_VALUE_CHARS, pager
 
@@ -44,9 +44,7 @@ def search_reply(
     first = results.offset + 1
     description = f"{count} passages match. Showing {first}–{results.offset + len(results.hits)}."
     if results.capped and advice:
-        description += (
-            f" That is a lot: add words to narrow it (the first {RANK_CAP:,} matches are ranked)."
-        )
+        description += " That is a lot: add words to narrow it."
     if results.query.notes:
         description += "\n" + " ".join(results.query.notes)
     fields = tuple(
@@ -64,7 +62,7 @@ def search_reply(
     opens = tuple(
         Button(str(i), Open(h.passage.id).encode()) for i, h in enumerate(results.hits, first)
     )
-    pages = -(-min(results.total, RANK_CAP) // RESULTS_PER_PAGE)
+    pages = -(-results.reachable // RESULTS_PER_PAGE)
     rows = [opens, *pager(pager_kind(key, page, user_id), pages)]
     return Reply(cards=(card,), rows=tuple(r for r in rows if r), ephemeral=True)
 

@@ -82,7 +82,7 @@ class ReadingService:
         self.documents = DocumentPages(corpus)
         self.reflections = reflections or NoSchedules()
         self.cards = cards
-        self.finder = Finder(search, ui_state, Speller(corpus.db, corpus))
+        self.finder = Finder(search, ui_state, Speller(search.lexicon))
 
     # ------------------------------------------------------------------ commands
 

@@ -1,0 +1,225 @@
+"""Champion lists: for each common word, the passages where it weighs most.
+
+Ranking every match of "the" costs seconds at 1M passages. So for each word in more than
+CHAMPION_DF passages, the CHAMPIONS passages with the highest bm25 for that word alone (its idf
+is the same for all of them, so only its count and the passage's length matter) are computed
+once per corpus generation and kept in ``search_champions``. A search for common words scores
+the union of its words' lists instead of every match (the classic "champion list" of a tiered
+index; ``docs/search.md`` says how close that comes to ranking everything, as measured).
+
+The build reads every passage once. It runs in a process of its own (``python -m
+bot.corpus.champions DB``) so the bot's event loop never waits for it, and it is only needed
+once some word is in more than CHAMPION_DF passages.
+"""
+
+from __future__ import annotations
+
+import array
+import asyncio
+import contextlib
+import heapq
+import logging
+import sqlite3
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..core.db import Database
+from .lexicon import Vocabulary
+from .scoring import WEIGHTS, impact, index_averages, varints
+from .tokens import tokens
+
+#: A word in more passages than this gets a champion list...
+CHAMPION_DF = 1000
+#: ...of this many passages: the deepest page a common word reaches (5 per page)...
+CHAMPIONS = 200
+#: ...or of this many for the words in a tenth of all passages or more ("the", "of"): a query
+#: of several such words finds its best passages deeper in each word's list.
+STOPWORD_CHAMPIONS = 1000
+#: While the corpus keeps changing, the lists are rebuilt at most this often (seconds).
+REBUILD_EVERY = 60.0
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ChampionList:
+    """A word's best passages, best first, with the word's impact in each (``impact()``)."""
+
+    rowids: list[int]
+    impacts: list[float]
+    where: dict[int, int]  # rowid -> its place
+
+    @property
+    def floor(self) -> float:
+        """No passage missing from the list has a higher impact for the word."""
+        return self.impacts[-1] if self.impacts else 0.0
+
+
+def pack(entries: list[tuple[float, int]]) -> bytes:
+    """``(impact, rowid)`` pairs as stored: the rowids (int64), then the impacts (float64)."""
+    return (
+        array.array("q", [r for _, r in entries]).tobytes()
+        + array.array("d", [i for i, _ in entries]).tobytes()
+    )
+
+
+def unpack(blob: bytes) -> ChampionList:
+    half = len(blob) // 2
+    rowids, impacts = array.array("q"), array.array("d")
+    rowids.frombytes(blob[:half])
+    impacts.frombytes(blob[half:])
+    listed = rowids.tolist()
+    return ChampionList(listed, impacts.tolist(), {r: i for i, r in enumerate(listed)})
+
+
+def compute(
+    connection: sqlite3.Connection, df: int, size: int, stopword_size: int
+) -> tuple[str, dict[str, list[tuple[float, int]]]]:
+    """(generation, term -> its champions best first) over the database's current corpus:
+    for each word in more than ``df`` passages, its ``size`` best (``stopword_size`` for a word
+    in a tenth of them or more)."""
+    connection.execute("BEGIN")  # one snapshot for the whole read
+    generation = connection.execute(
+        "SELECT value FROM corpus_meta WHERE key = 'generation'"
+    ).fetchone()
+    block = connection.execute("SELECT block FROM passages_fts_data WHERE id = 1").fetchone()
+    passages, avgdl = index_averages(block[0] if block else b"")
+    sizes = {
+        str(t): stopword_size if n * 10 >= passages else size
+        for t, n in connection.execute(
+            "SELECT term, passages FROM search_vocabulary WHERE passages > ?", (df,)
+        )
+    }
+    heaps: dict[str, list[tuple[float, int]]] = {t: [] for t in sizes}
+    fixed: dict[tuple[str, str], dict[str, float]] = {}  # title and author words, per document
+    rows = connection.execute(
+        """SELECT s.rowid, s.text, s.title, s.author, d.sz FROM passage_search AS s
+        JOIN passages_fts_docsize AS d ON d.id = s.rowid"""
+    )
+    for rowid, text, title, author, docsize in rows:
+        length = sum(varints(docsize))
+        counts: dict[str, float] = dict(Counter(tokens(text)))
+        key = (title, author)
+        if key not in fixed:
+            extra: dict[str, float] = {}
+            for weight, column in zip(WEIGHTS[1:], key, strict=True):
+                for word in tokens(column or ""):
+                    extra[word] = extra.get(word, 0.0) + weight
+            fixed[key] = extra
+        for word, weight in fixed[key].items():
+            counts[word] = counts.get(word, 0.0) + weight
+        for word, tf in counts.items():
+            heap = heaps.get(word)
+            if heap is None:
+                continue
+            entry = (impact(tf, length, avgdl), -rowid)  # ties: the lower rowid first
+            if len(heap) < sizes[word]:
+                heapq.heappush(heap, entry)
+            elif entry > heap[0]:
+                heapq.heapreplace(heap, entry)
+    connection.execute("COMMIT")
+    lists = {t: [(i, -r) for i, r in sorted(h, reverse=True)] for t, h in heaps.items() if h}
+    return (str(generation[0]) if generation else "0"), lists
+
+
+def build(
+    path: Path,
+    df: int = CHAMPION_DF,
+    size: int = CHAMPIONS,
+    stopword_size: int = STOPWORD_CHAMPIONS,
+) -> int:
+    """Compute and store the champion lists of the database at ``path``; how many."""
+    connection = sqlite3.connect(path, timeout=30, isolation_level=None)
+    try:
+        connection.execute("PRAGMA cache_size = -65536")
+        generation, lists = compute(connection, df, size, stopword_size)
+        connection.execute("BEGIN IMMEDIATE")
+        connection.execute("DELETE FROM search_champions")
+        connection.executemany(
+            "INSERT INTO search_champions VALUES (?, ?)",
+            ((t, pack(r)) for t, r in lists.items()),
+        )
+        connection.execute(
+            "INSERT OR REPLACE INTO corpus_meta VALUES ('champions', ?)", (generation,)
+        )
+        connection.execute("COMMIT")
+        return len(lists)
+    finally:
+        connection.close()
+
+
+class Champions:
+    """Reads the champion lists, and keeps them built for the current corpus in a worker
+    process. Until they are, searches use whatever lists there are (see ``ranking.py``)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._worker: asyncio.subprocess.Process | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._last_start = -REBUILD_EVERY
+
+    async def current(self, generation: int) -> bool:
+        """Whether the stored lists were computed from corpus ``generation``."""
+        stored = await self.db.one("SELECT value FROM corpus_meta WHERE key = 'champions'")
+        return stored is not None and str(stored[0]) == str(generation)
+
+    async def lists(self, terms: Iterable[str]) -> dict[str, ChampionList]:
+        wanted = sorted(set(terms))
+        if not wanted:
+            return {}
+        marks = ",".join("?" * len(wanted))
+        rows = await self.db.all(
+            f"SELECT term, rowids FROM search_champions WHERE term IN ({marks})", wanted
+        )
+        return {str(t): unpack(bytes(b)) for t, b in rows}
+
+    async def keep_current(self, vocabulary: Vocabulary) -> None:
+        """Start a build when the stored lists are for another corpus and one is needed."""
+        if self._task is not None or time.monotonic() - self._last_start < REBUILD_EVERY:
+            return
+        if not self.db.path.exists() or not any(
+            n > CHAMPION_DF for n in vocabulary.passages.values()
+        ):
+            return
+        if await self.current(vocabulary.generation):
+            return
+        self._last_start = time.monotonic()
+        self._task = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        started = time.perf_counter()
+        try:
+            self._worker = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", __name__, str(self.db.path),
+                str(CHAMPION_DF), str(CHAMPIONS), str(STOPWORD_CHAMPIONS),
+                stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+            )  # fmt: skip
+            _, errors = await self._worker.communicate()
+            if self._worker.returncode == 0:
+                log.info("Search champion lists built in %.1fs", time.perf_counter() - started)
+            elif (self._worker.returncode or 0) > 0:  # below 0: stopped by close()
+                tail = errors.decode(errors="replace").strip().splitlines()[-1:]
+                log.warning("Could not build the search champion lists: %s", " ".join(tail))
+        except OSError as exc:
+            log.warning("Could not start the search champion build: %s", exc)
+        finally:
+            self._worker, self._task = None, None
+
+    async def close(self) -> None:
+        """Stop a build in progress (the next start builds again)."""
+        worker, task = self._worker, self._task
+        if worker is not None and worker.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                worker.kill()
+        if task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+if __name__ == "__main__":  # the worker process: DB [DF SIZE STOPWORD_SIZE]
+    numbers = [int(a) for a in sys.argv[2:5]]
+    sys.exit(0 if build(Path(sys.argv[1]), *numbers) >= 0 else 1)

@@ -1,0 +1,83 @@
+"""Word forms and marks: a word finds its other forms after its own, accents, quotes, hyphens and
+case never matter, and phrases and prefixes keep working."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot.core.db import Database
+from bot.corpus.ingest import sync_corpus
+from bot.corpus.search import HIGHLIGHT_END, HIGHLIGHT_START
+from bot.corpus.tokens import stem, tokens
+from bot.services import Services
+from tests.conftest import document_text, services_for
+
+
+def _marked(snippet: str) -> set[str]:
+    words = set()
+    for piece in snippet.split(HIGHLIGHT_START)[1:]:
+        words.add(piece.split(HIGHLIGHT_END)[0].lower())
+    return words
+
+
+def test_forms_share_a_stem() -> None:
+    assert stem("weights") == stem("weight") == stem("weighted")
+    assert stem("arriving") == stem("arrives") == stem("arrived")
+    assert stem("Café") == stem("cafe")
+
+
+async def test_a_word_finds_its_other_forms_after_its_own(store: Services) -> None:
+    results = await store.search.search("weight", limit=50)
+    marked = [_marked(h.snippet) for h in results.hits]
+    as_typed = [i for i, m in enumerate(marked) if "weight" in m]
+    other = [i for i, m in enumerate(marked) if "weight" not in m]
+    assert as_typed and other and max(as_typed) < min(other)  # exact forms rank first
+    assert all(m <= {"weight", "weights", "weighted", "weighting"} for m in marked)
+    assert "weights" in set().union(*(marked[i] for i in other))
+
+
+async def test_arriving_finds_arrive_and_arrived(store: Services) -> None:
+    results = await store.search.search("arriving", limit=10)
+    found = set().union(*(set(tokens(h.passage.text)) for h in results.hits))
+    assert {"arriving", "arrived", "arrive"} <= found
+    assert "arriving" in _marked(results.hits[0].snippet)
+
+
+async def test_marks_case_and_quotes_never_matter(store: Services) -> None:
+    plain = await store.search.search("cafe")
+    for typed in ("café", "CAFÉ", "Cafe", "“cafe”", "‘cafe’", '"cafe"'):
+        found = await store.search.search(typed)
+        assert [h.passage.id for h in found.hits] == [h.passage.id for h in plain.hits], typed
+    assert plain.hits
+
+
+async def test_an_accented_passage_is_found_without_the_accent(tmp_path: Path) -> None:
+    folder = tmp_path / "p"
+    folder.mkdir()
+    body = "We met at the Café Nero.\n\nShe wrote an e-mail.\n\nHe wrote an email too."
+    (folder / "a.md").write_text(document_text(body), encoding="utf-8")
+    async with await Database.open(tmp_path / "db.sqlite3") as db:
+        await sync_corpus(db, folder)
+        services = services_for(db)
+        for typed in ("cafe", "café", "CAFE"):
+            (hit,) = (await services.search.search(typed)).hits
+            assert hit.passage.text.startswith("We met") and "Café" in _marked(hit.snippet) | {
+                w.title() for w in _marked(hit.snippet)
+            }
+        for typed in ("e-mail", "email", "e mail"):
+            found = {h.passage.id for h in (await services.search.search(typed)).hits}
+            assert "a-2" in found, typed
+        for typed in ("e-mail", "email"):  # the hyphen never matters, either way
+            both = [h.passage.id for h in (await services.search.search(typed)).hits]
+            assert set(both) == {"a-2", "a-3"}, typed
+
+
+async def test_phrases_and_prefixes_keep_working(store: Services) -> None:
+    phrase = await store.search.search('"the weights"')
+    assert phrase.hits and all(
+        "the weights" in " ".join(tokens(h.passage.text)) for h in phrase.hits
+    )
+    prefix = await store.search.search("arriv*")
+    assert {"arriving", "arrived", "arrive"} <= set().union(
+        *(set(tokens(h.passage.text)) for h in prefix.hits)
+    )
