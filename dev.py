@@ -48,10 +48,10 @@ def _run(*cmd: str) -> int:
 def main(argv: list[str]) -> int:
     verb, rest = (argv[0], argv[1:]) if argv else ("run", [])
     if verb == "run":
-        _ensure_env("")
+        _ensure_env("meaning")
         return _run(str(BIN / "lectern"), *(rest or ["run"]))
     if verb == "test":
-        _ensure_env("dev")
+        _ensure_env("dev,meaning")
         steps = [
             [str(PYTHON), "-m", "ruff", "check", "."],
             [str(PYTHON), "-m", "ruff", "format", "--check", "."],

@@ -40,6 +40,7 @@ class Settings:
     daily_max_schedules: int = 10
     shard_count: int | None = None  # None: as many shards as Discord recommends
     shard_ids: tuple[int, ...] | None = None  # None: every shard, in this process
+    search_meaning: bool = True  # search by meaning too, when the meaning extra is installed
 
     @property
     def has_token(self) -> bool:
@@ -102,6 +103,7 @@ def load_settings(
             "LECTERN_DAILY_MAX_SCHEDULES", get("LECTERN_DAILY_MAX_SCHEDULES"), 10, 1, 100
         ),
         **_shards(get("LECTERN_SHARD_COUNT"), get("LECTERN_SHARD_IDS")),
+        search_meaning=_flag("LECTERN_SEARCH_MEANING", get("LECTERN_SEARCH_MEANING"), True),
     )
 
 
@@ -180,6 +182,18 @@ def _number(name: str, value: str | None, default: float, low: float, high: floa
     if not low <= number <= high:
         raise ConfigError(f"{name} must be between {low:g} and {high:g}, not {value}")
     return number
+
+
+_YES = {"1", "true", "yes", "on"}
+_NO = {"0", "false", "no", "off"}
+
+
+def _flag(name: str, value: str | None, default: bool) -> bool:
+    if value is None:
+        return default
+    if value.lower() in _YES | _NO:
+        return value.lower() in _YES
+    raise ConfigError(f"{name} must be on or off (1/0, true/false, yes/no), not {value[:20]!r}")
 
 
 def _whole(name: str, value: str | None, default: int, low: int, high: int) -> int:

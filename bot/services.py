@@ -22,6 +22,7 @@ from .core.ratelimit import TokenBucket
 from .core.ui_state import UiStateStore
 from .corpus.champions import Champions
 from .corpus.lexicon import Lexicon
+from .corpus.nearest import MeaningIndex
 from .corpus.search import PassageSearch
 from .corpus.store import CorpusStore
 from .daily.commands import DailyCommands
@@ -57,7 +58,8 @@ class Services:
 def build_services(db: Database, settings: Settings, *, clock: Callable[[], datetime]) -> Services:
     """Every service over ``db``, configured by ``settings``, telling time by ``clock``."""
     corpus = CorpusStore(db)
-    search = PassageSearch(db, Lexicon(db, corpus), Champions(db))
+    meaning = MeaningIndex(db) if settings.search_meaning else None
+    search = PassageSearch(db, Lexicon(db, corpus), Champions(db), meaning)
     ui_state = UiStateStore(db, today=lambda: clock().date())
     daily_store = DailyStore(db)
     picker = DailyPicker(corpus, daily_store, clock)

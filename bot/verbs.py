@@ -98,7 +98,7 @@ async def _with_corpus(settings: Settings, use: Callable[[Services], Awaitable[i
         try:
             return await _use_corpus(db, settings, services, use)
         finally:
-            await services.search.champions.close()
+            await services.search.close()
 
 
 async def _use_corpus(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import shutil
@@ -17,6 +18,7 @@ import pytest
 
 from bot.config import BUNDLED_PASSAGES, Settings
 from bot.core.db import Database
+from bot.corpus import meaning
 from bot.corpus.ingest import sync_corpus
 from bot.services import Services, build_services
 
@@ -161,18 +163,21 @@ _BUILT: list[Services] = []
 
 
 def services_for(db: Database, settings: Settings | None = None) -> Services:
-    """Every service over ``db``, as the bot and the console build them."""
-    services = build_services(db, settings or Settings(), clock=lambda: datetime.now(UTC))
+    """Every service over ``db``, as the bot and the console build them. Search by meaning is
+    off unless ``settings`` turn it on: its vectors arrive in the background, when they will,
+    and the tests of word search want the same results every time (``test_meaning.py``)."""
+    settings = settings or Settings(search_meaning=False)
+    services = build_services(db, settings, clock=lambda: datetime.now(UTC))
     _BUILT.append(services)
     return services
 
 
 @pytest.fixture(autouse=True)
 async def _stop_background_builds() -> AsyncIterator[None]:
-    """As the bot does on close: stop a champion-list build a test's search started."""
+    """As the bot does on close: stop the background builds a test's search started."""
     yield
     while _BUILT:
-        await _BUILT.pop().search.champions.close()
+        await _BUILT.pop().search.close()
 
 
 @pytest.fixture
@@ -181,6 +186,24 @@ async def store(tmp_path: Path) -> AsyncIterator[Services]:
     async with await Database.open(tmp_path / "lectern.sqlite3") as db:
         await sync_corpus(db, BUNDLED_PASSAGES)
         yield services_for(db)
+
+
+@pytest.fixture
+async def with_meaning(tmp_path: Path) -> AsyncIterator[Services]:
+    """The services over the bundled corpus with search by meaning on and its vectors built."""
+    pytest.importorskip("wordllama", reason="the meaning extra (pip install lectern[meaning])")
+    async with await Database.open(tmp_path / "db.sqlite3") as db:
+        await sync_corpus(db, BUNDLED_PASSAGES)
+        services = services_for(db, Settings(search_meaning=True))
+        await services.search.lexicon.current()
+        await asyncio.to_thread(meaning.build, db.path)  # what the worker process runs
+        index = services.search.meaning
+        assert index is not None
+        await index.keep_current()
+        if index._loading is not None:
+            await index._loading
+        assert index.passages == await services.corpus.passage_count()
+        yield services
 
 
 pytest_plugins = ["tests.fakediscord.pytest_plugin"]

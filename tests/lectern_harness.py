@@ -102,6 +102,7 @@ async def run_lectern(
     ``overrides`` set other Settings fields, e.g. ``dev_guild_id`` or ``owner_ids``.
     ``clock`` replaces the fixed ``now`` with a callable the test can move (see ``TestClock``).
     """
+    overrides.setdefault("search_meaning", False)  # as services_for: see conftest
     settings = Settings(
         token=fake.token,
         db_path=tmp_path / "lectern.sqlite3",

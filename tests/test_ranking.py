@@ -68,7 +68,7 @@ async def big(
 async def _built(services: Services) -> None:
     """Wait for the champion lists a search starts building in the worker process."""
     await services.search.search("the")
-    task = services.search.champions._task
+    task = services.search.champions.worker.task
     if task is not None:
         await task
     generation = await services.corpus.generation()

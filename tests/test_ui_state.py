@@ -41,7 +41,7 @@ async def test_an_expired_search_button_answers_kindly(tmp_path: Path) -> None:
     async with await Database.open(tmp_path / "db.sqlite3") as db:
         await sync_corpus(db, Path("passages"))
         clock = lambda: datetime.combine(today["d"], time(12), tzinfo=UTC)  # noqa: E731
-        services = build_services(db, Settings(), clock=clock)
+        services = build_services(db, Settings(search_meaning=False), clock=clock)
         reply = await services.reading.search("attention", user_id=5)
         next_page = next(b.custom_id for b in reply.buttons if b.label == "▶")
         clicker = Clicker(5, private_message=True)

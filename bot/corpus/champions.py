@@ -15,19 +15,16 @@ once some word is in more than CHAMPION_DF passages.
 from __future__ import annotations
 
 import array
-import asyncio
-import contextlib
 import heapq
-import logging
 import sqlite3
 import sys
-import time
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..core.db import Database
+from ..core.worker import Worker
 from .lexicon import Vocabulary
 from .scoring import WEIGHTS, impact, index_averages, varints
 from .tokens import tokens
@@ -41,8 +38,6 @@ CHAMPIONS = 200
 STOPWORD_CHAMPIONS = 1000
 #: While the corpus keeps changing, the lists are rebuilt at most this often (seconds).
 REBUILD_EVERY = 60.0
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,9 +153,7 @@ class Champions:
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._worker: asyncio.subprocess.Process | None = None
-        self._task: asyncio.Task[None] | None = None
-        self._last_start = -REBUILD_EVERY
+        self.worker = Worker(__name__, "search champion lists", every=REBUILD_EVERY)
 
     async def current(self, generation: int) -> bool:
         """Whether the stored lists were computed from corpus ``generation``."""
@@ -179,45 +172,17 @@ class Champions:
 
     async def keep_current(self, vocabulary: Vocabulary) -> None:
         """Start a build when the stored lists are for another corpus and one is needed."""
-        if self._task is not None or time.monotonic() - self._last_start < REBUILD_EVERY:
+        if self.worker.busy or not self.db.path.exists():
             return
-        if not self.db.path.exists() or not any(
-            n > CHAMPION_DF for n in vocabulary.passages.values()
-        ):
+        if not any(n > CHAMPION_DF for n in vocabulary.passages.values()):
             return
-        if await self.current(vocabulary.generation):
-            return
-        self._last_start = time.monotonic()
-        self._task = asyncio.create_task(self._run())
-
-    async def _run(self) -> None:
-        started = time.perf_counter()
-        try:
-            self._worker = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", __name__, str(self.db.path),
-                str(CHAMPION_DF), str(CHAMPIONS), str(STOPWORD_CHAMPIONS),
-                stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
-            )  # fmt: skip
-            _, errors = await self._worker.communicate()
-            if self._worker.returncode == 0:
-                log.info("Search champion lists built in %.1fs", time.perf_counter() - started)
-            elif (self._worker.returncode or 0) > 0:  # below 0: stopped by close()
-                tail = errors.decode(errors="replace").strip().splitlines()[-1:]
-                log.warning("Could not build the search champion lists: %s", " ".join(tail))
-        except OSError as exc:
-            log.warning("Could not start the search champion build: %s", exc)
-        finally:
-            self._worker, self._task = None, None
+        if not await self.current(vocabulary.generation):
+            args = (str(self.db.path), str(CHAMPION_DF), str(CHAMPIONS), str(STOPWORD_CHAMPIONS))
+            self.worker.start(*args)
 
     async def close(self) -> None:
         """Stop a build in progress (the next start builds again)."""
-        worker, task = self._worker, self._task
-        if worker is not None and worker.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                worker.kill()
-        if task is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self.worker.close()
 
 
 if __name__ == "__main__":  # the worker process: DB [DF SIZE STOPWORD_SIZE]

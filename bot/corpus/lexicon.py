@@ -35,7 +35,7 @@ class Vocabulary:
     generation: int
     passages: dict[str, int]  # term -> how many passages have it
     spellable: list[str]  # words worth suggesting: letters only, 3 or more
-    forms: dict[str, tuple[str, ...]]  # stem -> the terms sharing it, when more than one
+    forms: dict[str, tuple[str, ...]]  # stem -> the terms with it, most common first
     least: int  # the smallest count kept: any other term is in at most this many passages
     ordered: list[str]  # every term, sorted: prefixes are ranges of it
 
@@ -62,7 +62,7 @@ def make_vocabulary(generation: int, rows: list[tuple[str, int, str]]) -> Vocabu
         generation,
         {t: n for t, n, _ in rows},
         [t for t, _, _ in rows if len(t) >= 3 and t.isalpha()],
-        {root: tuple(terms) for root, terms in forms.items() if len(terms) > 1},
+        {root: tuple(terms) for root, terms in forms.items()},
         min((n for _, n, _ in rows), default=0),
         sorted(t for t, _, _ in rows),
     )

@@ -9,6 +9,7 @@ term reaches FTS5 as a quoted string.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..core.text import escape_markdown
@@ -113,15 +114,21 @@ STOPWORDS = frozenset(
 )
 
 
-def similarity_query(text: str, max_terms: int = 8) -> SearchQuery:
+def similarity_query(
+    text: str, passages_with: Callable[[str], int] | None = None, max_terms: int = 8
+) -> SearchQuery:
     """An OR-style query of a passage's most distinctive words, for "more like this".
 
-    Without corpus statistics at hand, "distinctive" means: not a stopword, longest first
-    (long words are rarer in English), then first occurrence.
+    "Distinctive" means: not a stopword, then in the fewest passages when ``passages_with``
+    (the corpus's counts) is given, else the longest (long words are rarer in English); ties
+    by first occurrence.
     """
     seen: dict[str, int] = {}
     for index, word in enumerate(tokens(text)):
         if len(word) > 2 and word not in STOPWORDS and word not in seen:
             seen[word] = index
-    chosen = sorted(seen, key=lambda w: (-len(w), seen[w]))[:max_terms]
+    if passages_with is not None:
+        chosen = sorted(seen, key=lambda w: (passages_with(w), seen[w]))[:max_terms]
+    else:
+        chosen = sorted(seen, key=lambda w: (-len(w), seen[w]))[:max_terms]
     return SearchQuery(tuple(Term((w,)) for w in chosen), match_any=True)

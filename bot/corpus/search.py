@@ -7,16 +7,20 @@ after every exact-form match. ``ranking.py`` finds each tier's best matches at a
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass
 
 from ..core.db import Database
 from .champions import Champions
+from .fusion import fuse, meaning_text
 from .lexicon import Lexicon, Vocabulary
-from .query import SearchQuery, Term, parse_query, similarity_query
+from .nearest import MeaningIndex
+from .query import SearchQuery, parse_query, similarity_query
 from .ranking import Ranker
 from .rows import PASSAGE_COLUMNS, PASSAGE_JOINS, StoredPassage, passage_from_row
-from .scoring import Group, Phrase, Shape, positions
+from .scoring import Group, Shape, positions
+from .tiers import shapes
 from .tokens import snippet, tokens
 
 #: Markers around highlighted words in search snippets; renderers turn them into bold text.
@@ -25,8 +29,8 @@ HIGHLIGHT_END = "\x03"
 #: Without a vocabulary yet (the first seconds after a new corpus), at most this many matches
 #: are ranked: the best of the first RANK_CAP in rowid order (by kind, then document).
 RANK_CAP = 1000
-#: At most this many other forms of a word are searched with it (the most common first).
-MAX_FORMS = 8
+#: Meaning re-orders the first this many results, and adds to them when they are all there are.
+FUSE_DEPTH = 50
 
 _COUNT = "SELECT count(*) FROM (SELECT 1 FROM passages_fts WHERE passages_fts MATCH ? LIMIT ?)"
 
@@ -45,54 +49,42 @@ class SearchResults:
     offset: int
     capped: bool = False  # there are more matches than ``total``
     reachable: int = 0  # how many results paging reaches
+    meaning_only: int = 0  # of ``total``, passages found by meaning without the words
 
 
-def _term_group(term: Term, vocabulary: Vocabulary | None, forms: bool) -> Group:
-    phrases = [Phrase(term.words, term.prefix)]
-    if vocabulary is not None and len(term.words) > 1 and not term.prefix:
-        joined = "".join(term.words)  # "e-mail" is also "email"
-        if vocabulary.count(joined):
-            phrases.append(Phrase((joined,)))
-    if forms and vocabulary is not None and len(term.words) == 1 and not term.prefix:
-        word = term.words[0]
-        phrases += [Phrase((w,)) for w in vocabulary.other_forms(word)[:MAX_FORMS]]
-        phrases += [Phrase(pair) for pair in _hyphenated(word, vocabulary)]
-    return Group(tuple(phrases))
+@dataclass(frozen=True, slots=True)
+class _Page:
+    tiers: list[list[int]]  # the page's exact-form results, then its other-form ones
+    total: int
+    capped: bool
+    reachable: int
 
-
-def _hyphenated(word: str, vocabulary: Vocabulary) -> list[tuple[str, str]]:
-    """Ways the corpus may have written ``word`` with a hyphen: "email" as "e-mail"."""
-    if len(word) < 5 or not word.isalpha():
-        return []
-    pairs = [(word[:i], word[i:]) for i in range(1, len(word))]
-    return [p for p in pairs if vocabulary.passages.get(p[0]) and vocabulary.passages.get(p[1])][:3]
-
-
-def shapes(query: SearchQuery, vocabulary: Vocabulary | None) -> tuple[Shape, Shape | None]:
-    """The exact-form tier of ``query`` and, when its words have other forms, the other tier."""
-    wanted = [t for t in query.terms if not t.excluded]
-    excluded = tuple(_term_group(t, vocabulary, True) for t in query.terms if t.excluded)
-    exact = Shape(tuple(_term_group(t, vocabulary, False) for t in wanted), excluded,
-                  query.match_any)  # fmt: skip
-    widened = tuple(_term_group(t, vocabulary, True) for t in wanted)
-    if widened == exact.wanted:
-        return exact, None
-    return exact, Shape(widened, excluded, query.match_any, minus=exact)
+    @property
+    def rowids(self) -> list[int]:
+        return [r for tier in self.tiers for r in tier]
 
 
 class PassageSearch:
-    """Searches over the ``passages_fts`` index of a :class:`~bot.core.db.Database`."""
+    """Searches over the ``passages_fts`` index of a :class:`~bot.core.db.Database`, and by
+    meaning when the ``meaning`` extra is installed."""
 
-    def __init__(self, db: Database, lexicon: Lexicon, champions: Champions) -> None:
+    def __init__(
+        self,
+        db: Database,
+        lexicon: Lexicon,
+        champions: Champions,
+        meaning: MeaningIndex | None = None,
+    ) -> None:
         self.db = db
         self.lexicon = lexicon
         self.champions = champions
+        self.meaning = meaning
         self.ranker = Ranker(db, champions)
 
     async def search(
         self, query: str | SearchQuery, *, limit: int = 5, offset: int = 0
     ) -> SearchResults:
-        """Passages matching ``query``, best first (bm25), with highlighted snippets."""
+        """Passages matching ``query``, best first (bm25, fused with meaning), with snippets."""
         parsed = parse_query(query) if isinstance(query, str) else query
         limit, offset = max(1, limit), max(0, offset)
         if parsed.expression is None:
@@ -102,18 +94,41 @@ class PassageSearch:
             return await self._first_matches(parsed, limit, offset)
         await self.champions.keep_current(vocabulary)
         exact, other = shapes(parsed, vocabulary)
+        groups = [*exact.wanted, *(other.wanted if other else ())]
+        meaning = self.meaning
+        if meaning is not None:
+            await meaning.keep_current()
+        if meaning is None or not meaning.passages or offset >= FUSE_DEPTH:
+            page = await self._lexical(exact, other, vocabulary, limit, offset)
+            hits = await self._hits(page.rowids, groups)
+            return SearchResults(parsed, hits, page.total, offset, page.capped, page.reachable)
+        top, near = await asyncio.gather(
+            self._lexical(exact, other, vocabulary, FUSE_DEPTH, 0),
+            meaning.near_text(meaning_text(parsed), FUSE_DEPTH),
+        )
+        complete = not top.capped and top.total <= FUSE_DEPTH
+        order, added = fuse(top.tiers, near, extras=complete and not exact.excluded)
+        rowids = order[offset : offset + limit]
+        if len(rowids) < limit and not complete:  # past the fused head: the word ranking
+            rest = await self._lexical(exact, other, vocabulary, limit - len(rowids), len(order))
+            rowids += rest.rowids
+        total, reachable = top.total + added, max(top.reachable, len(order))
+        hits = await self._hits(rowids, groups)
+        return SearchResults(parsed, hits, total, offset, top.capped, reachable, added)
+
+    async def _lexical(
+        self, exact: Shape, other: Shape | None, vocabulary: Vocabulary, limit: int, offset: int
+    ) -> _Page:
         ranked = await self.ranker.rank(exact, vocabulary, limit=limit, offset=offset)
-        rowids = list(ranked.rowids)
+        tiers = [list(ranked.rowids), []]
         total, capped, reachable = ranked.total, ranked.more, ranked.reachable
         if other is not None and not ranked.more:  # other forms come after every exact one
             skip = max(0, offset - ranked.total)
             more = await self.ranker.rank(other, vocabulary, limit=limit, offset=skip)
-            rowids += list(more.rowids[: limit - len(rowids)])
+            tiers[1] = list(more.rowids[: limit - len(tiers[0])])
             total, capped = total + more.total, more.more
             reachable = ranked.total + more.reachable
-        groups = [*exact.wanted, *(other.wanted if other else ())]
-        hits = await self._hits(rowids, groups)
-        return SearchResults(parsed, hits, total, offset, capped, reachable)
+        return _Page(tiers, total, capped, reachable)
 
     async def _hits(self, rowids: list[int], groups: list[Group]) -> tuple[SearchHit, ...]:
         if not rowids:
@@ -148,12 +163,32 @@ class PassageSearch:
         return SearchResults(parsed, hits, total, offset, total >= RANK_CAP, min(total, RANK_CAP))
 
     async def related(self, source: StoredPassage, *, limit: int = 5) -> list[StoredPassage]:
-        """Passages sharing the most distinctive words of ``source`` (not itself)."""
-        query = similarity_query(source.text)
-        if query.expression is None:
-            return []
-        results = await self.search(query, limit=limit + 1)
-        return [h.passage for h in results.hits if h.passage.id != source.id][:limit]
+        """Passages sharing the rarest words of ``source`` and nearest it in meaning (fused),
+        not itself."""
+        vocabulary = await self.lexicon.current()
+        query = similarity_query(source.text, vocabulary.count if vocabulary else None)
+        depth = max(limit + 1, 20)
+        words: list[int] = []
+        if query.expression is not None:
+            found = await self.search(query, limit=depth)
+            words = [await self._rowid(h.passage.id) for h in found.hits]
+        near: list[tuple[int, float]] = []
+        if self.meaning is not None and self.meaning.passages:
+            near = await self.meaning.near_passage(await self._rowid(source.id), depth)
+        own = await self._rowid(source.id)
+        order, _ = fuse([[r for r in words if r != own]], near, extras=True)
+        hits = await self._hits([r for r in order if r != own][:limit], [])
+        return [h.passage for h in hits]
+
+    async def close(self) -> None:
+        """Stop the background builds (champion lists, vectors)."""
+        await self.champions.close()
+        if self.meaning is not None:
+            await self.meaning.close()
+
+    async def _rowid(self, passage_id: str) -> int:
+        row = await self.db.one("SELECT rowid FROM passages WHERE id = ?", (passage_id,))
+        return int(row[0]) if row else -1
 
 
 def highlighted(text: str, groups: list[Group]) -> str:

@@ -227,7 +227,7 @@ class LecternBot(commands.AutoShardedBot):
     async def close(self) -> None:
         if self._maintenance_task is not None:
             self._maintenance_task.cancel()
-        await self.services.search.champions.close()
+        await self.services.search.close()
         await super().close()
 
     async def on_ready(self) -> None:

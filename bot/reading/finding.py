@@ -34,11 +34,11 @@ class Finder:
         page = max(page, 0)
         results = await self._results(query, page)
         corrected = await self.speller.correct(results.query) if page == 0 else None
-        if not results.hits and page == 0:
-            if corrected is not None:  # nothing as typed: show the correction right away
+        if results.total == results.meaning_only and page == 0:  # no passage has the words
+            if corrected is not None:  # show the correction right away
                 fixed = str(corrected)
                 alternative = await self._results(fixed, 0)
-                if alternative.hits:
+                if alternative.total > alternative.meaning_only:
                     fixed_key = await self.ui_state.save(fixed)
                     reply = search_reply(alternative, fixed_key, 0, user_id=user_id)
                     return _with_note(
@@ -46,6 +46,11 @@ class Finder:
                         f"Nothing matches “{_typed(query)}”; showing results for "
                         f"*{escape_markdown(fixed)}*.",
                     )
+            if results.hits:  # found by meaning alone
+                reply = search_reply(results, key, page, user_id=user_id)
+                return _with_note(
+                    reply, "No passage has all these words; these say something close to them."
+                )
             notes = "".join(f" {note}" for note in results.query.notes)
             raise UserError(
                 f"Nothing matches “{_typed(query)}”.{notes} "

@@ -1,0 +1,147 @@
+"""The stored passage vectors in memory, and the passages nearest a text or a passage."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..core.db import Database
+from ..core.worker import Worker
+from .meaning import DIMS, MODEL, SCALE, embedder
+
+#: The vectors are embedded again at most this often while the corpus keeps changing...
+REBUILD_EVERY = 30.0
+#: ...and read into memory again at most this often while they arrive.
+RELOAD_EVERY = 10.0
+_CHUNK = 65_536  # rows scanned per step: 4 MB of int8 made float at a time
+
+
+@dataclass(frozen=True, slots=True)
+class _Vectors:
+    version: tuple[str, str]  # (corpus_meta 'vectors', 'generation') when read
+    matrix: Any  # (n, DIMS) int8, rows in rowid order
+    rowids: Any  # (n,) int64, sorted
+
+
+def _read(path: Path, version: tuple[str, str]) -> _Vectors:
+    import numpy as np
+
+    with sqlite3.connect(path, timeout=30) as connection:
+        rows = connection.execute(
+            """SELECT d.first_rowid, v.vectors FROM document_vectors AS v
+            JOIN documents AS d ON d.id = v.document_id AND d.content_hash = v.content_hash
+            WHERE v.model = ? ORDER BY d.first_rowid""",
+            (MODEL,),
+        ).fetchall()
+    blocks = [np.frombuffer(b, dtype=np.int8).reshape(-1, DIMS) for _, b in rows]
+    rowids = [
+        np.arange(int(f), int(f) + len(a), dtype=np.int64)
+        for (f, _), a in zip(rows, blocks, strict=True)
+    ]
+    if not blocks:
+        return _Vectors(version, np.zeros((0, DIMS), np.int8), np.zeros(0, np.int64))
+    return _Vectors(version, np.concatenate(blocks), np.concatenate(rowids))
+
+
+def _nearest(vectors: _Vectors, query: Any, k: int, skip: int | None) -> list[tuple[int, float]]:
+    import numpy as np
+
+    n = len(vectors.rowids)
+    if n == 0:
+        return []
+    q = query.astype(np.float32)
+    scores = np.empty(n, dtype=np.float32)
+    for start in range(0, n, _CHUNK):
+        scores[start : start + _CHUNK] = (
+            vectors.matrix[start : start + _CHUNK].astype(np.float32) @ q
+        )
+    if skip is not None:
+        at = int(np.searchsorted(vectors.rowids, skip))
+        if at < n and vectors.rowids[at] == skip:
+            scores[at] = -np.inf
+    k = min(k, n)
+    top = np.argpartition(-scores, k - 1)[:k]
+    top = top[np.argsort(-scores[top], kind="stable")]
+    norm = SCALE * SCALE
+    return [
+        (int(vectors.rowids[i]), float(scores[i]) / norm) for i in top if np.isfinite(scores[i])
+    ]
+
+
+class MeaningIndex:
+    """Keeps the vectors built (a worker process) and in memory (a thread), and finds the
+    passages nearest a text. Never in a search's way: until vectors exist, it finds none."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.worker = Worker("bot.corpus.meaning", "search vectors", every=REBUILD_EVERY)
+        self._vectors: _Vectors | None = None
+        self._loading: asyncio.Task[None] | None = None
+        self._last_load = -RELOAD_EVERY
+
+    @property
+    def available(self) -> bool:
+        return embedder() is not None
+
+    async def keep_current(self) -> None:
+        """Embed what changed in the background; read the vectors again when they did."""
+        if not self.available or not self.db.path.exists():
+            return
+        meta = dict(
+            await self.db.all(
+                """SELECT key, value FROM corpus_meta
+                WHERE key IN ('vectors', 'generation', 'vectors_for')"""
+            )
+        )
+        generation = str(meta.get("generation", "0"))
+        if meta.get("vectors_for") != generation:
+            self.worker.start(str(self.db.path))
+        version = (str(meta.get("vectors", "")), generation)
+        if "vectors" not in meta or (self._vectors and self._vectors.version == version):
+            return
+        if self._loading is None and time.monotonic() - self._last_load >= RELOAD_EVERY:
+            self._last_load = time.monotonic()
+            self._loading = asyncio.create_task(self._load(version))
+
+    async def _load(self, version: tuple[str, str]) -> None:
+        try:
+            self._vectors = await asyncio.to_thread(_read, self.db.path, version)
+        except (sqlite3.Error, ValueError) as error:
+            import logging
+
+            logging.getLogger(__name__).warning("Could not read the search vectors: %s", error)
+        finally:
+            self._loading = None
+
+    @property
+    def passages(self) -> int:
+        return 0 if self._vectors is None else len(self._vectors.rowids)
+
+    async def near_text(self, text: str, k: int) -> list[tuple[int, float]]:
+        """The ``k`` passages nearest ``text`` with their cosine, best first."""
+        model, vectors = embedder(), self._vectors
+        if model is None or vectors is None or not text.strip():
+            return []
+        query = await asyncio.to_thread(lambda: model.embed([text])[0])
+        return await asyncio.to_thread(_nearest, vectors, query, k, None)
+
+    async def near_passage(self, rowid: int, k: int) -> list[tuple[int, float]]:
+        """The ``k`` passages nearest passage ``rowid`` (not itself), best first."""
+        import numpy as np
+
+        vectors = self._vectors
+        if vectors is None or not len(vectors.rowids):
+            return []
+        at = int(np.searchsorted(vectors.rowids, rowid))
+        if at >= len(vectors.rowids) or vectors.rowids[at] != rowid:
+            return []
+        return await asyncio.to_thread(_nearest, vectors, vectors.matrix[at], k, rowid)
+
+    async def close(self) -> None:
+        await self.worker.close()
+        if self._loading is not None:
+            await self._loading

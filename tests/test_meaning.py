@@ -1,0 +1,110 @@
+"""Search by meaning: vectors built in a worker process after the text is searchable, kept per
+document, read into memory, fused with word search; and search without the meaning extra."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.config import ConfigError, Settings, load_settings
+from bot.core.db import Database
+from bot.corpus import meaning
+from bot.corpus.ingest import sync_corpus
+from bot.services import Services
+from tests.conftest import document_text, services_for
+from tests.relevance_set import first_page_ids
+
+
+def _needs_the_extra() -> None:
+    pytest.importorskip("wordllama", reason="the meaning extra (pip install lectern[meaning])")
+
+
+async def test_a_search_starts_the_worker_and_its_vectors_are_used(
+    tmp_path: Path, passages_dir: Path
+) -> None:
+    _needs_the_extra()
+    async with await Database.open(tmp_path / "db.sqlite3") as db:
+        await sync_corpus(db, passages_dir)
+        services = services_for(db, Settings(search_meaning=True))
+        index = services.search.meaning
+        assert index is not None
+        await services.search.search("attention")  # words only, for now
+        assert index.worker.task is not None  # embedding in a process of its own
+        await index.worker.task
+        stored = await db.all("SELECT document_id, model, length(vectors) FROM document_vectors")
+        counts = dict(await db.all("SELECT id, passage_count FROM documents"))
+        assert {d: n // meaning.DIMS for d, _, n in stored} == counts
+        assert {m for _, m, _ in stored} == {meaning.MODEL}
+        generation = await services.corpus.generation()
+        covered = await db.one("SELECT value FROM corpus_meta WHERE key = 'vectors_for'")
+        assert covered[0] == str(generation)
+        await services.search.search("attention")  # sees the new vectors: reads them
+        if index._loading is not None:
+            await index._loading
+        assert index.passages == sum(counts.values())
+
+
+async def test_an_edited_document_alone_is_embedded_again(
+    tmp_path: Path, passages_dir: Path
+) -> None:
+    _needs_the_extra()
+    async with await Database.open(tmp_path / "db.sqlite3") as db:
+        await sync_corpus(db, passages_dir)
+        total = await asyncio.to_thread(meaning.build, db.path)
+        assert total == (await db.one("SELECT count(*) FROM passages"))[0]
+        (passages_dir / "extra.md").write_text(document_text("One.\n\nTwo."), encoding="utf-8")
+        await sync_corpus(db, passages_dir)
+        assert await asyncio.to_thread(meaning.build, db.path) == 2  # the new document only
+        (passages_dir / "extra.md").unlink()
+        await sync_corpus(db, passages_dir)
+        assert await asyncio.to_thread(meaning.build, db.path) == 0
+        documents = {d for (d,) in await db.all("SELECT id FROM documents")}
+        stored = {d for (d,) in await db.all("SELECT document_id FROM document_vectors")}
+        assert stored == documents  # the removed document's vectors went with it
+
+
+async def test_a_paraphrase_finds_the_passage_it_means(
+    with_meaning: Services,
+) -> None:
+    reply = await with_meaning.reading.search("a coffee shop that was waiting for you", user_id=1)
+    assert "shape-of-attention-10" in first_page_ids(reply)
+    assert reply.cards[0].description.startswith("No passage has all these words")
+
+
+async def test_more_like_this_draws_on_meaning(with_meaning: Services) -> None:
+    source = await with_meaning.corpus.passage("permanent-thing-1")
+    assert source is not None
+    related = await with_meaning.search.related(source, limit=5)
+    assert len(related) == 5 and source.id not in {p.id for p in related}
+    assert "permanent-thing-6" in {p.id for p in related}  # the fans, the hum, again
+
+
+async def test_without_the_extra_search_is_words_only(
+    tmp_path: Path, passages_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "wordllama.inference", None)  # as if not installed
+    meaning.embedder.cache_clear()
+    try:
+        with pytest.raises(meaning.MeaningUnavailable, match=r"lectern\[meaning\]"):
+            meaning.Embedder()
+        async with await Database.open(tmp_path / "db.sqlite3") as db:
+            await sync_corpus(db, passages_dir)
+            services = services_for(db, Settings(search_meaning=True))
+            results = await services.search.search("convergence")
+            assert results.hits and results.meaning_only == 0
+            assert services.search.meaning is not None
+            assert not services.search.meaning.available
+            assert services.search.meaning.worker.task is None  # nothing to build with
+    finally:
+        monkeypatch.undo()
+        meaning.embedder.cache_clear()
+
+
+def test_hosts_can_turn_meaning_off(tmp_path: Path) -> None:
+    assert load_settings({}, env_file=None).search_meaning
+    assert not load_settings({"LECTERN_SEARCH_MEANING": "off"}, env_file=None).search_meaning
+    with pytest.raises(ConfigError, match="LECTERN_SEARCH_MEANING must be on or off"):
+        load_settings({"LECTERN_SEARCH_MEANING": "sometimes"}, env_file=None)
