@@ -42,6 +42,9 @@ from bot.corpus.ingest import sync_corpus as _sync_corpus  # noqa: E402
 from bot.corpus.random import PassageFilter  # noqa: E402
 from bot.corpus.rows import PASSAGE_COLUMNS as _PASSAGE_COLUMNS  # noqa: E402
 from bot.corpus.rows import PASSAGE_JOINS, StoredPassage  # noqa: E402
+from bot.corpus.champions import Champions  # noqa: E402
+from bot.corpus.champions import build as champions_build  # noqa: E402
+from bot.corpus.lexicon import Lexicon  # noqa: E402
 from bot.corpus.search import PassageSearch, SearchResults  # noqa: E402
 from bot.corpus.store import CorpusStore  # noqa: E402
 
@@ -56,7 +59,7 @@ class Store:
         self.db = db
         self.connection = db.connection
         self.corpus = CorpusStore(db)
-        self.searcher = PassageSearch(db)
+        self.searcher = PassageSearch(db, Lexicon(db, self.corpus), Champions(db))
         self.random_passage = self.corpus.random_passage
         self.passage = self.corpus.passage
         self.neighbours = self.corpus.neighbours
@@ -67,6 +70,12 @@ class Store:
     @classmethod
     async def open(cls, path: Path) -> Store:
         return cls(await Database.open(path))
+
+    async def prepare_search(self) -> None:
+        """Build what search builds in the background (vocabulary, champion lists) first."""
+        while await self.searcher.lexicon.current() is None or self.searcher.lexicon._building:
+            await asyncio.sleep(0.2)
+        await asyncio.to_thread(champions_build, self.db.path)
 
     async def search(self, query: str) -> SearchResults:
         return await self.searcher.search(query)
@@ -288,6 +297,7 @@ async def bench_size(size: int, repeat: int, budget: float, base_budget: float) 
 
     # Naive ingest: first rows, one commit each.
     reader = await Store.open(db_path)
+    await reader.prepare_search()
     async with reader.connection.execute(
         "SELECT id, text FROM passages LIMIT ?", (NAIVE_INGEST_ROWS,)
     ) as cursor:

@@ -133,6 +133,8 @@ async def test_python_bm25_is_fts5_bm25(big: Services) -> None:
         "the of",  # only common words: the lists, exact by the threshold
         "light river and",
         "river -word3",  # an exclusion checked in Python
+        "ri*",  # a short prefix: its own list
+        "th* light",
     ],
 )
 async def test_page_one_is_the_best_of_every_match(big: Services, query: str) -> None:
@@ -167,6 +169,15 @@ async def test_champion_lists_are_each_word_s_best_passages(big: Services) -> No
         assert len(listed.rowids) == min(size, len(truth))
         assert set(listed.rowids) == set(truth[:size]) or _ties_at_the_end(big, word, listed)
         assert listed.impacts == sorted(listed.impacts, reverse=True)
+
+
+async def test_a_short_prefix_has_a_list_of_its_own(big: Services) -> None:
+    (listed,) = (await big.search.champions.lists(["li*"])).values()
+    truth = _truth(big.db.path, '"li"*')
+    assert listed.passages == len(truth)  # the passages with a word starting "li"
+    scores = dict(truth)
+    cutoff = truth[len(listed.rowids) - 1][1]
+    assert all(scores[r] <= cutoff + 1e-12 for r in listed.rowids)
 
 
 def _ties_at_the_end(services: Services, word: str, listed: champions.ChampionList) -> bool:

@@ -36,6 +36,8 @@ CHAMPIONS = 200
 #: ...or of this many for the words in a tenth of all passages or more ("the", "of"): a query
 #: of several such words finds its best passages deeper in each word's list.
 STOPWORD_CHAMPIONS = 1000
+#: Prefixes of these lengths have lists of their own (the index's own prefix lengths).
+PREFIX_LENGTHS = (2, 3)
 #: While the corpus keeps changing, the lists are rebuilt at most this often (seconds).
 REBUILD_EVERY = 60.0
 
@@ -47,6 +49,7 @@ class ChampionList:
     rowids: list[int]
     impacts: list[float]
     where: dict[int, int]  # rowid -> its place
+    passages: int = 0  # how many passages have the word (or the prefix)
 
     @property
     def floor(self) -> float:
@@ -62,34 +65,38 @@ def pack(entries: list[tuple[float, int]]) -> bytes:
     )
 
 
-def unpack(blob: bytes) -> ChampionList:
+def unpack(blob: bytes, passages: int = 0) -> ChampionList:
     half = len(blob) // 2
     rowids, impacts = array.array("q"), array.array("d")
     rowids.frombytes(blob[:half])
     impacts.frombytes(blob[half:])
     listed = rowids.tolist()
-    return ChampionList(listed, impacts.tolist(), {r: i for i, r in enumerate(listed)})
+    where = {r: i for i, r in enumerate(listed)}
+    return ChampionList(listed, impacts.tolist(), where, passages)
 
 
 def compute(
     connection: sqlite3.Connection, df: int, size: int, stopword_size: int
-) -> tuple[str, dict[str, list[tuple[float, int]]]]:
+) -> tuple[str, dict[str, tuple[int, list[tuple[float, int]]]]]:
     """(generation, term -> its champions best first) over the database's current corpus:
     for each word in more than ``df`` passages, its ``size`` best (``stopword_size`` for a word
-    in a tenth of them or more)."""
+    in a tenth of them or more). Short prefixes ("th*") get lists too: FTS5 has prefix indexes
+    for them, and ranking every match of "th*" is as slow as of "the"."""
     connection.execute("BEGIN")  # one snapshot for the whole read
     generation = connection.execute(
         "SELECT value FROM corpus_meta WHERE key = 'generation'"
     ).fetchone()
     block = connection.execute("SELECT block FROM passages_fts_data WHERE id = 1").fetchone()
     passages, avgdl = index_averages(block[0] if block else b"")
-    sizes = {
-        str(t): stopword_size if n * 10 >= passages else size
-        for t, n in connection.execute(
-            "SELECT term, passages FROM search_vocabulary WHERE passages > ?", (df,)
-        )
-    }
+    words = [(str(t), int(n)) for t, n in connection.execute(
+        "SELECT term, passages FROM search_vocabulary")]  # fmt: skip
+    reach: dict[str, int] = dict(words)
+    for word, n in words:  # a prefix reaches at most the sum of its words' passages
+        for prefix in prefix_keys(word):
+            reach[prefix] = reach.get(prefix, 0) + n
+    sizes = {t: stopword_size if n * 10 >= passages else size for t, n in reach.items() if n > df}
     heaps: dict[str, list[tuple[float, int]]] = {t: [] for t in sizes}
+    found_in: dict[str, int] = dict.fromkeys(sizes, 0)  # how many passages have each
     fixed: dict[tuple[str, str], dict[str, float]] = {}  # title and author words, per document
     rows = connection.execute(
         """SELECT s.rowid, s.text, s.title, s.author, d.sz FROM passage_search AS s
@@ -107,18 +114,33 @@ def compute(
             fixed[key] = extra
         for word, weight in fixed[key].items():
             counts[word] = counts.get(word, 0.0) + weight
+        prefixed: dict[str, float] = {}
         for word, tf in counts.items():
+            for prefix in prefix_keys(word):
+                if prefix in heaps:
+                    prefixed[prefix] = prefixed.get(prefix, 0.0) + tf
+        for word, tf in (*counts.items(), *prefixed.items()):
             heap = heaps.get(word)
             if heap is None:
                 continue
+            found_in[word] += 1
             entry = (impact(tf, length, avgdl), -rowid)  # ties: the lower rowid first
             if len(heap) < sizes[word]:
                 heapq.heappush(heap, entry)
             elif entry > heap[0]:
                 heapq.heapreplace(heap, entry)
     connection.execute("COMMIT")
-    lists = {t: [(i, -r) for i, r in sorted(h, reverse=True)] for t, h in heaps.items() if h}
+    lists = {
+        t: (found_in[t], [(i, -r) for i, r in sorted(h, reverse=True)])
+        for t, h in heaps.items()
+        if h
+    }
     return (str(generation[0]) if generation else "0"), lists
+
+
+def prefix_keys(word: str) -> list[str]:
+    """The keys of the 2- and 3-letter prefixes a word belongs to: "the" -> "th*", "the*"."""
+    return [word[:n] + "*" for n in PREFIX_LENGTHS if len(word) >= n]
 
 
 def build(
@@ -135,8 +157,8 @@ def build(
         connection.execute("BEGIN IMMEDIATE")
         connection.execute("DELETE FROM search_champions")
         connection.executemany(
-            "INSERT INTO search_champions VALUES (?, ?)",
-            ((t, pack(r)) for t, r in lists.items()),
+            "INSERT INTO search_champions VALUES (?, ?, ?)",
+            ((t, pack(r), n) for t, (n, r) in lists.items()),
         )
         connection.execute(
             "INSERT OR REPLACE INTO corpus_meta VALUES ('champions', ?)", (generation,)
@@ -166,9 +188,10 @@ class Champions:
             return {}
         marks = ",".join("?" * len(wanted))
         rows = await self.db.all(
-            f"SELECT term, rowids FROM search_champions WHERE term IN ({marks})", wanted
+            f"SELECT term, rowids, passages FROM search_champions WHERE term IN ({marks})",
+            wanted,
         )
-        return {str(t): unpack(bytes(b)) for t, b in rows}
+        return {str(t): unpack(bytes(b), int(n)) for t, b, n in rows}
 
     async def keep_current(self, vocabulary: Vocabulary) -> None:
         """Start a build when the stored lists are for another corpus and one is needed."""

@@ -126,8 +126,7 @@ class MeaningIndex:
         model, vectors = embedder(), self._vectors
         if model is None or vectors is None or not text.strip():
             return []
-        query = await asyncio.to_thread(lambda: model.embed([text])[0])
-        return await asyncio.to_thread(_nearest, vectors, query, k, None)
+        return await asyncio.to_thread(lambda: _nearest(vectors, model.embed([text])[0], k, None))
 
     async def near_passage(self, rowid: int, k: int) -> list[tuple[int, float]]:
         """The ``k`` passages nearest passage ``rowid`` (not itself), best first."""

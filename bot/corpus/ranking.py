@@ -23,7 +23,7 @@ import json
 from dataclasses import dataclass
 
 from ..core.db import Database
-from .champions import CHAMPION_DF, ChampionList, Champions
+from .champions import CHAMPION_DF, PREFIX_LENGTHS, ChampionList, Champions
 from .lexicon import Vocabulary
 from .scoring import K1, Candidate, Group, Phrase, Shape, bm25, idf, index_averages, varints
 
@@ -32,6 +32,9 @@ EXACT_BUDGET = 4000
 #: A query whose rarest word is in at most this many passages has all its matches scored. Any
 #: word in more has a champion list: CHAMPION_DF must not be above it.
 ENUMERATE = CHAMPION_DF
+#: Up to this many passages, FTS5 ranks every match of a phrase itself (a few ms); past it, a
+#: phrase of common words is checked passage by passage and takes the champion lists' path.
+SMALL_CORPUS = 25_000
 #: Matches are counted up to this many (the reply says "1,000+").
 COUNT_CAP = 1000
 #: A common prefix draws on the champion lists of at most this many of its words...
@@ -73,7 +76,8 @@ class Ranker:
         cost = sum(counts) + sum(group_count(g, vocabulary, rows) for g in shape.excluded)
         if shape.minus is not None:
             cost += sum(group_count(g, vocabulary, rows) for g in shape.minus.wanted)
-        if cost <= EXACT_BUDGET:
+        phrases = any(len(p.words) > 1 for g in shape.wanted for p in g.phrases)
+        if cost <= EXACT_BUDGET or (phrases and rows <= SMALL_CORPUS):
             return await self._by_fts(shape, limit, offset)
         stats = _Stats(rows, avgdl, [idf(rows, n) for n in counts])
         need = offset + limit
@@ -100,17 +104,30 @@ class Ranker:
     async def _from_champions(
         self, shape: Shape, vocabulary: Vocabulary, stats: _Stats, need: int, seen: set[int]
     ) -> dict[int, float]:
-        lists = await self.champions.lists(champion_terms(shape, vocabulary))
+        terms = champion_terms(shape, vocabulary)
+        lists = await self.champions.lists(terms)
+        if any(t.endswith("*") and t not in lists for t in terms):  # lists not built yet
+            guides = {t for g in shape.wanted for t in _guide_terms(g, vocabulary)}
+            lists.update(await self.champions.lists(guides))
         if not lists:
             return {}
-        exactly = await self.champions.current(vocabulary.generation) and _plain(shape)
+        own_lists = _plain(shape) and all(_word(g) in lists for g in shape.wanted)
+        exactly = own_lists and await self.champions.current(vocabulary.generation)
         weights = [w * (K1 + 1) for w in stats.idfs]
         per_group = [
             [lists[t] for t in group_terms(g, vocabulary) if t in lists] for g in shape.wanted
         ]
+        for i, group in enumerate(shape.wanted):  # a prefix without a list of its own
+            if not per_group[i] and (_word(group) or "").endswith("*"):
+                guide = _guide_terms(group, vocabulary)
+                per_group[i] = [lists[t] for t in guide if t in lists]
         for i, group_lists in enumerate(per_group):
             if len(group_lists) > 1:  # a guide only: the head of each list is enough
                 per_group[i] = [_head(found, GUIDE_DEPTH) for found in group_lists]
+        if exactly and len(per_group) == 1 and len(per_group[0]) == 1:  # one word: its list
+            found = per_group[0][0]
+            best = [r for r in found.rowids if r not in seen][:need]
+            return {r: -weights[0] * found.impacts[found.where[r]] for r in best}
         bounds: dict[int, float] = {}
         known: dict[int, int] = {}  # how many groups' own lists have the passage
         for group_lists in per_group:
@@ -193,11 +210,14 @@ def _ranked(scored: dict[int, float], offset: int, need: int, total: int, more: 
 
 
 def _word(group: Group) -> str | None:
-    """The group's one word, when it is a single plain word."""
-    if len(group.phrases) != 1:
+    """The key of the group's own champion list: its word when it is a single plain word, or
+    "th*" when it is a short prefix (see ``champions.PREFIX_LENGTHS``)."""
+    if len(group.phrases) != 1 or len(group.phrases[0].words) != 1:
         return None
     phrase = group.phrases[0]
-    return phrase.words[0] if len(phrase.words) == 1 and not phrase.prefix else None
+    if not phrase.prefix:
+        return phrase.words[0]
+    return phrase.words[0] + "*" if len(phrase.words[0]) in PREFIX_LENGTHS else None
 
 
 def _is_one_word(shape: Shape) -> bool:
@@ -270,12 +290,24 @@ def group_count(group: Group, vocabulary: Vocabulary, rows: int) -> int:
 
 def group_terms(group: Group, vocabulary: Vocabulary) -> list[str]:
     """The words whose champion lists hold a group's best candidates."""
+    own = _word(group)
+    if own is not None and own.endswith("*"):
+        return [own]  # a short prefix: its own list, then its words' as a guide
     terms: list[str] = []
     for phrase in group.phrases:
         terms += phrase.words[:-1] if phrase.prefix else phrase.words
         if phrase.prefix:
             terms += prefix_terms(vocabulary, phrase.words[-1])[:PREFIX_WORDS]
     return list(dict.fromkeys(terms))
+
+
+def _guide_terms(group: Group, vocabulary: Vocabulary) -> list[str]:
+    return [
+        t
+        for p in group.phrases
+        if p.prefix
+        for t in prefix_terms(vocabulary, p.words[-1])[:PREFIX_WORDS]
+    ]
 
 
 def champion_terms(shape: Shape, vocabulary: Vocabulary) -> set[str]:
