@@ -74,7 +74,9 @@ def p(samples: list[float], q: float) -> float:
     return data[min(len(data) - 1, round(q * (len(data) - 1)))]
 
 
-async def time_each(fn: Callable[[str], Awaitable[Any]], items: list[str], runs: int) -> list[float]:
+async def time_each(
+    fn: Callable[[str], Awaitable[Any]], items: list[str], runs: int
+) -> list[float]:
     samples = []
     for _ in range(runs):
         for item in items:
@@ -125,8 +127,9 @@ async def bench_size(size: int, count: int) -> None:
         ingest = time.perf_counter() - t0
         services = build_services(db, Settings(search_meaning=True), clock=lambda: None)  # type: ignore[arg-type,return-value]
         t0 = time.perf_counter()
-        while await services.search.lexicon.current() is None or services.search.lexicon._building:
-            await asyncio.sleep(0.1)
+        await services.search.lexicon.current()
+        if services.search.lexicon._building is not None:  # what searches wait for at first
+            await services.search.lexicon._building
         vocab_s = time.perf_counter() - t0
         t0 = time.perf_counter()
         lists = await asyncio.to_thread(champions.build, db_path)
@@ -151,25 +154,35 @@ async def bench_size(size: int, count: int) -> None:
         }  # fmt: skip
         print(f"\n### {size:,} passages\n")
         print(f"- ingest (text searchable): {ingest:.1f} s, {size / ingest:,.0f} passages/s")
-        print(f"- vocabulary: {vocab_s:.1f} s; champion lists: {champions_s:.1f} s ({lists:,} words)")
+        print(
+            f"- vocabulary: {vocab_s:.1f} s; champion lists: {champions_s:.1f} s ({lists:,} words)"
+        )
         if vectors_s is not None:
             memory = services.search.meaning._vectors.matrix.nbytes  # type: ignore[union-attr]
             print(f"- vectors (background): {vectors_s:.1f} s, {size / vectors_s:,.0f} passages/s;"
                   f" in memory {memory / 2**20:.0f} MiB")  # fmt: skip
         print("- sizes: " + ", ".join(f"{k} {(v or 0) / 2**20:.1f} MiB" for k, v in sizes.items()))
-        texts = [t for (t,) in raw.execute("SELECT text FROM passages ORDER BY random() LIMIT ?", (count,))]
+        texts = [
+            t
+            for (t,) in raw.execute("SELECT text FROM passages ORDER BY random() LIMIT ?", (count,))
+        ]
         classes = queries(size, count, texts)
-        sample_ids = [r for (r,) in raw.execute("SELECT id FROM passages ORDER BY random() LIMIT ?", (count,))]
+        sample_ids = [
+            r for (r,) in raw.execute("SELECT id FROM passages ORDER BY random() LIMIT ?", (count,))
+        ]
         print("\n| class | n | Lectern p50 ms | p99 ms | target | recall@5 | FTS5 unbounded p50 | p99 "
               "| LIKE p50 | p99 | p50 vs FTS5 |\n|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|")  # fmt: skip
         for name, items in [*classes.items(), ("more like this", sample_ids)]:
             if name == "more like this":
+
                 async def run(pid: str) -> Any:
                     source = await services.corpus.passage(pid)
                     return await services.search.related(source, limit=5)  # type: ignore[arg-type]
             else:
+
                 async def run(q: str) -> Any:
                     return await services.search.search(q, limit=5)
+
             for item in items[:3]:
                 await run(item)  # warm
             ours = await time_each(run, items, 3)
@@ -188,17 +201,29 @@ async def bench_size(size: int, count: int) -> None:
                 ms, truth = timed_sql(raw, TRUTH, (exact.fts(),))
                 fts.append(ms)
                 word = exact.wanted[0].phrases[0].words[0]
-                ms, _ = timed_sql(raw, "SELECT rowid FROM passages WHERE text LIKE ? LIMIT 5", (f"%{word}%",))
+                ms, _ = timed_sql(
+                    raw, "SELECT rowid FROM passages WHERE text LIKE ? LIMIT 5", (f"%{word}%",)
+                )
                 like.append(ms)
                 if name.startswith("meaning"):
                     continue
                 if name == "more like this":
-                    ranked = await services.search.ranker.rank(exact, (await services.search.lexicon.current()), limit=5, offset=0)  # type: ignore[arg-type]
+                    ranked = await services.search.ranker.rank(
+                        exact, (await services.search.lexicon.current()), limit=5, offset=0
+                    )  # type: ignore[arg-type]
                     got = list(ranked.rowids)
                     if truth:
                         marks = ",".join("?" * len(got)) or "NULL"
-                        scores = dict(raw.execute(f"SELECT rowid, bm25(passages_fts, 1.0, 0.5, 0.5) FROM passages_fts WHERE passages_fts MATCH ? AND rowid IN ({marks})", (exact.fts(), *got)).fetchall())
-                        recalls.append(sum(1 for r in got if r in scores and scores[r] <= truth[-1][1] + 1e-9) / len(truth))
+                        scores = dict(
+                            raw.execute(
+                                f"SELECT rowid, bm25(passages_fts, 1.0, 0.5, 0.5) FROM passages_fts WHERE passages_fts MATCH ? AND rowid IN ({marks})",
+                                (exact.fts(), *got),
+                            ).fetchall()
+                        )
+                        recalls.append(
+                            sum(1 for r in got if r in scores and scores[r] <= truth[-1][1] + 1e-9)
+                            / len(truth)
+                        )
                 else:
                     value = await recall(services, raw, query)
                     if value is not None:

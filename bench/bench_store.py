@@ -37,14 +37,14 @@ import corpus_gen  # noqa: E402
 
 from bot.core.db import Database  # noqa: E402
 from bot.core.db import configure as _configure  # noqa: E402
+from bot.corpus.champions import Champions  # noqa: E402
+from bot.corpus.champions import build as champions_build  # noqa: E402
 from bot.corpus.files import corpus_files  # noqa: E402
 from bot.corpus.ingest import sync_corpus as _sync_corpus  # noqa: E402
+from bot.corpus.lexicon import Lexicon  # noqa: E402
 from bot.corpus.random import PassageFilter  # noqa: E402
 from bot.corpus.rows import PASSAGE_COLUMNS as _PASSAGE_COLUMNS  # noqa: E402
 from bot.corpus.rows import PASSAGE_JOINS, StoredPassage  # noqa: E402
-from bot.corpus.champions import Champions  # noqa: E402
-from bot.corpus.champions import build as champions_build  # noqa: E402
-from bot.corpus.lexicon import Lexicon  # noqa: E402
 from bot.corpus.search import PassageSearch, SearchResults  # noqa: E402
 from bot.corpus.store import CorpusStore  # noqa: E402
 
@@ -73,8 +73,9 @@ class Store:
 
     async def prepare_search(self) -> None:
         """Build what search builds in the background (vocabulary, champion lists) first."""
-        while await self.searcher.lexicon.current() is None or self.searcher.lexicon._building:
-            await asyncio.sleep(0.2)
+        await self.searcher.lexicon.current()
+        if self.searcher.lexicon._building is not None:
+            await self.searcher.lexicon._building
         await asyncio.to_thread(champions_build, self.db.path)
 
     async def search(self, query: str) -> SearchResults:

@@ -142,7 +142,7 @@ class Ranker:
                 groups_known += on_list
             bounds[rowid], known[rowid] = total, groups_known
         exact: dict[int, float] = {}
-        to_read: list[int] = []
+        unsure: list[int] = []
         for rowid in sorted(bounds, key=lambda r: (-bounds[r], r)):
             if rowid in seen:
                 continue
@@ -150,8 +150,9 @@ class Ranker:
                 exact[rowid] = bounds[rowid]  # walked best first: exact scores come in order
                 if len(exact) >= need:
                     break  # every later candidate's bound is lower: none can reach the page
-            elif len(to_read) < TEXT_BUDGET:
-                to_read.append(rowid)
+            else:
+                unsure.append(rowid)
+        to_read = unsure[:TEXT_BUDGET]  # the most promising: the highest bounds
         scored = {r: -v for r, v in exact.items()}  # as bm25: lower is better
         scored.update(await self._score(shape, set(to_read), stats))
         return scored

@@ -30,7 +30,7 @@ HIGHLIGHT_END = "\x03"
 #: are ranked: the best of the first RANK_CAP in rowid order (by kind, then document).
 RANK_CAP = 1000
 #: Meaning re-orders the first this many results, and adds to them when they are all there are.
-FUSE_DEPTH = 50
+FUSE_DEPTH = 20
 
 _COUNT = "SELECT count(*) FROM (SELECT 1 FROM passages_fts WHERE passages_fts MATCH ? LIMIT ?)"
 
@@ -122,7 +122,9 @@ class PassageSearch:
         ranked = await self.ranker.rank(exact, vocabulary, limit=limit, offset=offset)
         tiers = [list(ranked.rowids), []]
         total, capped, reachable = ranked.total, ranked.more, ranked.reachable
-        if other is not None and not ranked.more:  # other forms come after every exact one
+        if other is not None and len(tiers[0]) == limit:  # exact forms fill the window
+            capped = True  # the other forms' matches are not counted
+        elif other is not None and not ranked.more:  # other forms come after every exact one
             skip = max(0, offset - ranked.total)
             more = await self.ranker.rank(other, vocabulary, limit=limit, offset=skip)
             tiers[1] = list(more.rowids[: limit - len(tiers[0])])
