@@ -87,6 +87,11 @@ class _ProgressBar:
             self._bar.stop()
 
 
+#: How long a shell command waits, on its way out, for the search builds it started (the
+#: bundled corpus's vectors take about 2 s; a large corpus's go on at the bot's next start).
+BUILD_GRACE = 10.0
+
+
 def services_for(db: Database, settings: Settings) -> Services:
     return build_services(db, settings, clock=lambda: datetime.now(UTC))
 
@@ -97,8 +102,8 @@ async def _with_corpus(settings: Settings, use: Callable[[Services], Awaitable[i
         services = services_for(db, settings)
         try:
             return await _use_corpus(db, settings, services, use)
-        finally:
-            await services.search.close()
+        finally:  # a one-shot command started the builds: let a small corpus's finish
+            await services.search.close(grace=BUILD_GRACE)
 
 
 async def _use_corpus(

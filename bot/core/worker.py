@@ -54,7 +54,11 @@ class Worker:
         finally:
             self._process, self.task = None, None
 
-    async def close(self) -> None:
+    async def close(self, grace: float = 0.0) -> None:
+        """Stop the job, after letting it finish for up to ``grace`` seconds."""
+        if self.task is not None and grace > 0:
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(asyncio.shield(self.task), grace)
         process, task = self._process, self.task
         if process is not None and process.returncode is None:
             with contextlib.suppress(ProcessLookupError):

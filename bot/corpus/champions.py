@@ -203,9 +203,9 @@ class Champions:
             args = (str(self.db.path), str(CHAMPION_DF), str(CHAMPIONS), str(STOPWORD_CHAMPIONS))
             self.worker.start(*args)
 
-    async def close(self) -> None:
-        """Stop a build in progress (the next start builds again)."""
-        await self.worker.close()
+    async def close(self, grace: float = 0.0) -> None:
+        """Stop a build in progress, after ``grace`` seconds (the next start builds again)."""
+        await self.worker.close(grace)
 
 
 if __name__ == "__main__":  # the worker process: DB [DF SIZE STOPWORD_SIZE]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 import time
 from dataclasses import dataclass
@@ -17,6 +18,8 @@ from .meaning import DIMS, MODEL, SCALE, embedder
 REBUILD_EVERY = 30.0
 #: ...and read into memory again at most this often while they arrive.
 RELOAD_EVERY = 10.0
+#: How long the first search waits for the stored vectors to be read (1M passages: ~1 s).
+FIRST_READ_WAIT = 0.5
 _CHUNK = 65_536  # rows scanned per step: 4 MB of int8 made float at a time
 
 
@@ -106,6 +109,9 @@ class MeaningIndex:
         if self._loading is None and time.monotonic() - self._last_load >= RELOAD_EVERY:
             self._last_load = time.monotonic()
             self._loading = asyncio.create_task(self._load(version))
+        if self._vectors is None and self._loading is not None:  # the first read: wait a little
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self._loading), FIRST_READ_WAIT)
 
     async def _load(self, version: tuple[str, str]) -> None:
         try:
@@ -140,7 +146,7 @@ class MeaningIndex:
             return []
         return await asyncio.to_thread(_nearest, vectors, vectors.matrix[at], k, rowid)
 
-    async def close(self) -> None:
-        await self.worker.close()
+    async def close(self, grace: float = 0.0) -> None:
+        await self.worker.close(grace)
         if self._loading is not None:
             await self._loading

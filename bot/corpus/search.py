@@ -182,11 +182,12 @@ class PassageSearch:
         hits = await self._hits([r for r in order if r != own][:limit], [])
         return [h.passage for h in hits]
 
-    async def close(self) -> None:
-        """Stop the background builds (champion lists, vectors)."""
-        await self.champions.close()
+    async def close(self, grace: float = 0.0) -> None:
+        """Stop the background builds (champion lists, vectors), after letting them finish for
+        up to ``grace`` seconds."""
+        await self.champions.close(grace)
         if self.meaning is not None:
-            await self.meaning.close()
+            await self.meaning.close(grace)
 
     async def _rowid(self, passage_id: str) -> int:
         row = await self.db.one("SELECT rowid FROM passages WHERE id = ?", (passage_id,))
