@@ -108,3 +108,14 @@ def test_hosts_can_turn_meaning_off(tmp_path: Path) -> None:
     assert not load_settings({"LECTERN_SEARCH_MEANING": "off"}, env_file=None).search_meaning
     with pytest.raises(ConfigError, match="LECTERN_SEARCH_MEANING must be on or off"):
         load_settings({"LECTERN_SEARCH_MEANING": "sometimes"}, env_file=None)
+
+
+async def test_pages_of_a_fused_search_reach_every_result_once(with_meaning: Services) -> None:
+    for query in ("like", "attention", "a coffee shop that was waiting for you"):
+        first = await with_meaning.search.search(query, limit=5)
+        seen: list[str] = []
+        for offset in range(0, first.reachable + 5, 5):
+            page = await with_meaning.search.search(query, limit=5, offset=offset)
+            seen += [h.passage.id for h in page.hits]
+        assert len(seen) == len(set(seen)) == first.reachable, query
+        assert first.total >= first.reachable

@@ -6,6 +6,7 @@ The thresholds are lowered so a 3,000-passage corpus takes each path a 1M-passag
 from __future__ import annotations
 
 import random
+import re
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -127,9 +128,11 @@ async def test_python_bm25_is_fts5_bm25(big: Services) -> None:
 @pytest.mark.parametrize(
     "query",
     [
-        "light",  # FTS5 ranks every match (few enough)
+        "zephyr",  # FTS5 ranks every match (few enough)
+        "zephyr the",  # a rare word among common ones: every match scored in Python
         "the",  # a stopword: its champion list, exact
-        "word5 the",  # a rare word among common ones: every match scored
+        "light",
+        "word5 the",  # a less rare word among common ones: the lists
         "the of",  # only common words: the lists, exact by the threshold
         "light river and",
         "river -word3",  # an exclusion checked in Python
@@ -193,8 +196,27 @@ async def test_stale_lists_never_show_a_passage_that_stopped_matching(
     before = await big.search.search("the", limit=5)
     first = before.hits[0].passage
     path = big_folder / f"{first.document}.md"
-    path.write_text(path.read_text(encoding="utf-8").replace(" the ", " "), encoding="utf-8")
+    text = path.read_text(encoding="utf-8")
+    path.write_text(re.sub(r"\bthe\b", "", text, flags=re.IGNORECASE), encoding="utf-8")
     await sync_corpus(big.db, big_folder)
     assert not await big.search.champions.current(await big.corpus.generation())
     after = await big.search.search("the", limit=5)
     assert after.hits and all("the" in tokens(h.passage.text) for h in after.hits)
+    assert first.document not in {h.passage.document for h in after.hits}  # none has it now
+
+
+@pytest.mark.parametrize("query", ["the", "the of", "th* light", "word5 the", "river"])
+async def test_pages_of_a_common_query_never_repeat_and_reach_as_far_as_they_say(
+    big: Services, query: str
+) -> None:
+    first = await big.search.search(query, limit=5)
+    pages = -(-first.reachable // 5)
+    assert pages > 1
+    seen: list[str] = []
+    for page in range(pages + 1):
+        results = await big.search.search(query, limit=5, offset=page * 5)
+        assert (results.total, results.reachable) == (first.total, first.reachable)
+        seen += [h.passage.id for h in results.hits]
+        if page == pages:
+            assert not results.hits  # the last page the pager offers is the last with results
+    assert len(seen) == len(set(seen)) == first.reachable

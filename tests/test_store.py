@@ -258,6 +258,9 @@ async def test_matches_are_counted_up_to_a_thousand(tmp_path: Path) -> None:
         "'; DROP TABLE passages; --",
         "\x00",
         "shape*" * 50,
+        "\ud83d broken emoji",  # a lone surrogate
+        "th**",
+        "é" * 300,
     ],
 )
 async def test_hostile_searches_never_raise(store: Services, hostile: str) -> None:

@@ -81,3 +81,10 @@ async def test_phrases_and_prefixes_keep_working(store: Services) -> None:
     assert {"arriving", "arrived", "arrive"} <= set().union(
         *(set(tokens(h.passage.text)) for h in prefix.hits)
     )
+
+
+async def test_a_word_is_not_split_into_stopwords(store: Services) -> None:
+    for word in ("nothing", "often", "input", "still"):
+        results = await store.search.search(word, limit=50)
+        marked = set().union(*(_marked(h.snippet) for h in results.hits)) if results.hits else set()
+        assert marked <= {word, word + "s"}, (word, marked)  # never "no thing", "of ten"

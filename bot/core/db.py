@@ -116,8 +116,10 @@ class Database:
         return cls(connection, path)
 
     async def close(self) -> None:
-        if self._scanner is not None:
-            self._scanner.close()
+        async with self._scan_lock:  # not while a bounded scan uses it in a thread
+            if self._scanner is not None:
+                self._scanner.close()
+                self._scanner = None
         await self._db.close()
 
     async def first_rows(

@@ -23,6 +23,7 @@ class Worker:
         self.task: asyncio.Task[None] | None = None
         self._process: asyncio.subprocess.Process | None = None
         self._last_start = -every
+        self._closed = False
 
     @property
     def busy(self) -> bool:
@@ -30,7 +31,7 @@ class Worker:
         return self.task is not None or time.monotonic() - self._last_start < self.every
 
     def start(self, *args: str) -> None:
-        if self.busy:
+        if self.busy or self._closed:
             return
         self._last_start = time.monotonic()
         self.task = asyncio.create_task(self._run(args))
@@ -55,7 +56,8 @@ class Worker:
             self._process, self.task = None, None
 
     async def close(self, grace: float = 0.0) -> None:
-        """Stop the job, after letting it finish for up to ``grace`` seconds."""
+        """Stop the job, after letting it finish for up to ``grace`` seconds; start no more."""
+        self._closed = True
         if self.task is not None and grace > 0:
             with contextlib.suppress(TimeoutError, asyncio.CancelledError):
                 await asyncio.wait_for(asyncio.shield(self.task), grace)

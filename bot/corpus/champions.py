@@ -177,10 +177,14 @@ class Champions:
         self.db = db
         self.worker = Worker(__name__, "search champion lists", every=REBUILD_EVERY)
 
+    async def built_for(self) -> str | None:
+        """The corpus generation the stored lists were computed from."""
+        stored = await self.db.one("SELECT value FROM corpus_meta WHERE key = 'champions'")
+        return None if stored is None else str(stored[0])
+
     async def current(self, generation: int) -> bool:
         """Whether the stored lists were computed from corpus ``generation``."""
-        stored = await self.db.one("SELECT value FROM corpus_meta WHERE key = 'champions'")
-        return stored is not None and str(stored[0]) == str(generation)
+        return await self.built_for() == str(generation)
 
     async def lists(self, terms: Iterable[str]) -> dict[str, ChampionList]:
         wanted = sorted(set(terms))

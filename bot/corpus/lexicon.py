@@ -111,6 +111,14 @@ class Lexicon:
                 await asyncio.wait_for(asyncio.shield(self._building), BUILD_WAIT)
         return self._vocabulary
 
+    async def close(self) -> None:
+        """Let a vocabulary build in progress end (its connection is its own)."""
+        building = self._building
+        if building is not None:
+            building.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await building
+
     def _built(self, task: asyncio.Task[Vocabulary]) -> None:
         self._building = None
         if task.cancelled():

@@ -22,10 +22,13 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from .model import PARSER_VERSION
+
 log = logging.getLogger(__name__)
 
-#: What the stored vectors were made with; vectors of another model are made again.
-MODEL = "wordllama-0.4-l2_supercat-64-int8"
+#: What the stored vectors were made with; vectors of another model are made again. The
+#: parser's version is part of it: a new parser may split a document differently.
+MODEL = f"wordllama-0.4-l2_supercat-64-int8-parser{PARSER_VERSION}"
 DIMS = 64
 #: Unit vectors' components stay well inside ±0.5 at 64 dimensions: int8 keeps them at 1/254.
 SCALE = 127 / 0.5
@@ -84,7 +87,10 @@ def embedder() -> Embedder | None:
 
 
 def build(path: Path) -> int:
-    """Embed every document whose stored vectors are missing or stale; how many passages."""
+    """Embed every document whose stored vectors are missing or stale; how many passages.
+
+    Passages are read and embedded outside any transaction; each batch is written in a short
+    one, so readers and the bot's own writes never wait behind the embedding."""
     model = Embedder()
     connection = sqlite3.connect(path, timeout=30, isolation_level=None)
     try:
@@ -98,30 +104,29 @@ def build(path: Path) -> int:
             )
         }
         todo = [
-            (int(d), str(h))
-            for d, h in connection.execute("SELECT id, content_hash FROM documents ORDER BY id")
+            (int(d), str(h), int(first), int(n))
+            for d, h, first, n in connection.execute(
+                "SELECT id, content_hash, first_rowid, passage_count FROM documents ORDER BY id"
+            )
             if stored.get(int(d)) != (str(h), MODEL)
         ]
-        done = pending = 0
-        connection.execute("BEGIN IMMEDIATE")
-        for document_id, content_hash in todo:
-            texts = [
+        done, batch = 0, []
+        for document_id, content_hash, first, count in todo:
+            texts = [  # a document is a rowid range (layout.py): no scan of the table
                 str(t)
                 for (t,) in connection.execute(
-                    "SELECT text FROM passages WHERE document_id = ? ORDER BY seq", (document_id,)
+                    "SELECT text FROM passages WHERE rowid BETWEEN ? AND ? ORDER BY rowid",
+                    (first, first + count - 1),
                 )
             ]
             blob = model.embed(texts).tobytes() if texts else b""
-            connection.execute(
-                "INSERT OR REPLACE INTO document_vectors VALUES (?, ?, ?, ?)",
-                (document_id, content_hash, MODEL, blob),
-            )
-            done, pending = done + len(texts), pending + len(texts)
-            if pending >= COMMIT_EVERY:  # readers see vectors arrive; the lock is let go
-                _bump(connection)
-                connection.execute("COMMIT")
-                connection.execute("BEGIN IMMEDIATE")
-                pending = 0
+            batch.append((document_id, content_hash, MODEL, blob))
+            done += len(texts)
+            if sum(len(b[3]) for b in batch) >= COMMIT_EVERY * DIMS:
+                _write(connection, batch)
+                batch = []
+        _write(connection, batch)
+        connection.execute("BEGIN IMMEDIATE")
         connection.execute(
             "DELETE FROM document_vectors WHERE document_id NOT IN (SELECT id FROM documents)"
         )
@@ -134,6 +139,20 @@ def build(path: Path) -> int:
         return done
     finally:
         connection.close()
+
+
+def _write(connection: sqlite3.Connection, batch: list[tuple[int, str, str, bytes]]) -> None:
+    if not batch:
+        return
+    connection.execute("BEGIN IMMEDIATE")
+    # Only over the same document as embedded: a reload may have moved it on meanwhile.
+    connection.executemany(
+        """INSERT OR REPLACE INTO document_vectors SELECT ?1, ?2, ?3, ?4
+        WHERE EXISTS (SELECT 1 FROM documents WHERE id = ?1 AND content_hash = ?2)""",
+        batch,
+    )
+    _bump(connection)  # readers see vectors arrive
+    connection.execute("COMMIT")
 
 
 def _bump(connection: sqlite3.Connection) -> None:

@@ -37,8 +37,9 @@ def _read(path: Path, version: tuple[str, str]) -> _Vectors:
         rows = connection.execute(
             """SELECT d.first_rowid, v.vectors FROM document_vectors AS v
             JOIN documents AS d ON d.id = v.document_id AND d.content_hash = v.content_hash
+                AND length(v.vectors) = d.passage_count * ?
             WHERE v.model = ? ORDER BY d.first_rowid""",
-            (MODEL,),
+            (DIMS, MODEL),
         ).fetchall()
     blocks = [np.frombuffer(b, dtype=np.int8).reshape(-1, DIMS) for _, b in rows]
     rowids = [

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..core.text import escape_markdown
-from .tokens import tokens
+from .tokens import tokens, without_surrogates
 
 MAX_QUERY_CHARS = 300
 MAX_TERMS = 12
@@ -67,6 +67,7 @@ class SearchQuery:
 def parse_query(text: str) -> SearchQuery:
     """Parse user input into a :class:`SearchQuery`; never raises."""
     notes: list[str] = []
+    text = without_surrogates(text)
     text = text.replace("\u201c", '"').replace("\u201d", '"')  # curly quotes from phones
     if len(text) > MAX_QUERY_CHARS:
         text = text[:MAX_QUERY_CHARS]
@@ -124,7 +125,7 @@ def similarity_query(
     by first occurrence.
     """
     seen: dict[str, int] = {}
-    for index, word in enumerate(tokens(text)):
+    for index, word in enumerate(tokens(without_surrogates(text))):
         if len(word) > 2 and word not in STOPWORDS and word not in seen:
             seen[word] = index
     if passages_with is not None:

@@ -18,14 +18,23 @@ Three ways, chosen from the vocabulary's passage counts before anything is ranke
 
 from __future__ import annotations
 
-import bisect
 import json
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from ..core.db import Database
-from .champions import CHAMPION_DF, PREFIX_LENGTHS, ChampionList, Champions
+from .champions import CHAMPION_DF, ChampionList, Champions
 from .lexicon import Vocabulary
-from .scoring import K1, Candidate, Group, Phrase, Shape, bm25, idf, index_averages, varints
+from .scoring import K1, Candidate, Shape, bm25, idf, index_averages, varints
+from .terms import (
+    champion_terms,
+    group_count,
+    group_terms,
+    guide_terms,
+    is_one_word,
+    list_key,
+    plain,
+)
 
 #: Ranked by FTS5 itself when the query's words' passage counts add up to at most this.
 EXACT_BUDGET = 4000
@@ -37,10 +46,13 @@ ENUMERATE = CHAMPION_DF
 SMALL_CORPUS = 25_000
 #: Matches are counted up to this many (the reply says "1,000+").
 COUNT_CAP = 1000
-#: A common prefix draws on the champion lists of at most this many of its words...
-PREFIX_WORDS = 12
-#: ...and a prefix or a phrase on the first this many passages of each of its words' lists.
+#: A prefix or a phrase draws on the first this many passages of each of its words' lists.
 GUIDE_DEPTH = 100
+#: The champion paths rank this many results whatever page is asked, so pages stay consistent
+#: (20 pages; a one-word query reaches its whole list)...
+RANK_DEPTH = 100
+#: ...and keep the orders of this many recent queries.
+ORDERS_KEPT = 128
 #: At most this many champion candidates are read and scored from their text per query.
 TEXT_BUDGET = 150
 #: When too few candidates match (a phrase of common words), matches in rowid order are added
@@ -67,10 +79,15 @@ class Ranker:
     def __init__(self, db: Database, champions: Champions) -> None:
         self.db = db
         self.champions = champions
+        #: (expression, corpus generation, lists' generation) -> a champion path's whole order:
+        #: every page of a query slices the same ranking, so no result repeats between pages.
+        self._orders: OrderedDict[tuple[str, int, str | None], tuple[list[int], int, bool]]
+        self._orders = OrderedDict()
 
     async def rank(
-        self, shape: Shape, vocabulary: Vocabulary, *, limit: int, offset: int
+        self, shape: Shape, vocabulary: Vocabulary, generation: int, *, limit: int, offset: int
     ) -> Ranked:
+        """The page ``offset``..``offset + limit`` of ``shape``'s matches, best first."""
         rows, avgdl = await self._averages()
         counts = [group_count(g, vocabulary, rows) for g in shape.wanted]
         cost = sum(counts) + sum(group_count(g, vocabulary, rows) for g in shape.excluded)
@@ -79,8 +96,25 @@ class Ranker:
         phrases = any(len(p.words) > 1 for g in shape.wanted for p in g.phrases)
         if cost <= EXACT_BUDGET or (phrases and rows <= SMALL_CORPUS):
             return await self._by_fts(shape, limit, offset)
-        stats = _Stats(rows, avgdl, [idf(rows, n) for n in counts])
-        need = offset + limit
+        key = (shape.fts(), generation, await self.champions.built_for())
+        if key not in self._orders:
+            stats = _Stats(rows, avgdl, [idf(rows, n) for n in counts])
+            self._orders[key] = await self._order(shape, vocabulary, generation, counts, stats)
+            while len(self._orders) > ORDERS_KEPT:
+                self._orders.popitem(last=False)
+        self._orders.move_to_end(key)
+        order, total, more = self._orders[key]
+        return Ranked(tuple(order[offset : offset + limit]), total, more, len(order))
+
+    async def _order(
+        self,
+        shape: Shape,
+        vocabulary: Vocabulary,
+        generation: int,
+        counts: list[int],
+        stats: _Stats,
+    ) -> tuple[list[int], int, bool]:
+        """(the best RANK_DEPTH matches or every one, how many match, whether more do)."""
         positive = Shape(shape.wanted, match_any=shape.match_any)  # exclusions: checked in Python
         rare = [g for g, n in zip(shape.wanted, counts, strict=True) if n <= ENUMERATE]
         scored: dict[int, float] = {}
@@ -89,44 +123,44 @@ class Ranker:
             scored.update(await self._score(shape, set(listed), stats))
         elif not shape.match_any and min(counts) <= ENUMERATE:
             listed = await self._listed(positive, ENUMERATE + 1)
-            if len(listed) <= ENUMERATE:  # every match: exact
-                scored.update(await self._score(shape, set(listed), stats))
-                return _ranked(scored, offset, need, len(scored), False)
             scored.update(await self._score(shape, set(listed), stats))
-        scored.update(await self._from_champions(shape, vocabulary, stats, need, set(scored)))
-        if len(scored) < need:  # the lists hold too few matches: take matches as they come
+            if len(listed) <= ENUMERATE:  # every match: exact
+                return _sorted(scored), len(scored), False
+        scored.update(await self._from_champions(shape, vocabulary, generation, stats, set(scored)))
+        if len(scored) < RANK_DEPTH:  # the lists hold too few matches: add matches as found
             listed = await self._listed(positive, TEXT_BUDGET, seconds=SCAN_SECONDS)
             scored.update(await self._score(shape, set(listed) - set(scored), stats))
-        if _is_one_word(shape):
-            return _ranked(scored, offset, need, counts[0], False)  # the vocabulary's count
-        return _ranked(scored, offset, need, len(scored), True)
+        if is_one_word(shape):  # its whole list, and the vocabulary's count
+            return _sorted(scored), counts[0], False
+        return _sorted(scored)[:RANK_DEPTH], len(scored), True
 
     async def _from_champions(
-        self, shape: Shape, vocabulary: Vocabulary, stats: _Stats, need: int, seen: set[int]
+        self, shape: Shape, vocabulary: Vocabulary, generation: int, stats: _Stats, seen: set[int]
     ) -> dict[int, float]:
+        need = RANK_DEPTH
         terms = champion_terms(shape, vocabulary)
         lists = await self.champions.lists(terms)
         if any(t.endswith("*") and t not in lists for t in terms):  # lists not built yet
-            guides = {t for g in shape.wanted for t in _guide_terms(g, vocabulary)}
+            guides = {t for g in shape.wanted for t in guide_terms(g, vocabulary)}
             lists.update(await self.champions.lists(guides))
         if not lists:
             return {}
-        own_lists = _plain(shape) and all(_word(g) in lists for g in shape.wanted)
-        exactly = own_lists and await self.champions.current(vocabulary.generation)
+        own_lists = plain(shape) and all(list_key(g) in lists for g in shape.wanted)
+        exactly = own_lists and await self.champions.current(generation)
         weights = [w * (K1 + 1) for w in stats.idfs]
         per_group = [
             [lists[t] for t in group_terms(g, vocabulary) if t in lists] for g in shape.wanted
         ]
         for i, group in enumerate(shape.wanted):  # a prefix without a list of its own
-            if not per_group[i] and (_word(group) or "").endswith("*"):
-                guide = _guide_terms(group, vocabulary)
+            if not per_group[i] and (list_key(group) or "").endswith("*"):
+                guide = guide_terms(group, vocabulary)
                 per_group[i] = [lists[t] for t in guide if t in lists]
         for i, group_lists in enumerate(per_group):
             if len(group_lists) > 1:  # a guide only: the head of each list is enough
                 per_group[i] = [_head(found, GUIDE_DEPTH) for found in group_lists]
         if exactly and len(per_group) == 1 and len(per_group[0]) == 1:  # one word: its list
             found = per_group[0][0]
-            best = [r for r in found.rowids if r not in seen][:need]
+            best = [r for r in found.rowids if r not in seen]
             return {r: -weights[0] * found.impacts[found.where[r]] for r in best}
         bounds: dict[int, float] = {}
         known: dict[int, int] = {}  # how many groups' own lists have the passage
@@ -205,33 +239,8 @@ class Ranker:
         return scored
 
 
-def _ranked(scored: dict[int, float], offset: int, need: int, total: int, more: bool) -> Ranked:
-    order = sorted(scored, key=lambda r: (scored[r], r))
-    return Ranked(tuple(order[offset:need]), total, more, len(order))
-
-
-def _word(group: Group) -> str | None:
-    """The key of the group's own champion list: its word when it is a single plain word, or
-    "th*" when it is a short prefix (see ``champions.PREFIX_LENGTHS``)."""
-    if len(group.phrases) != 1 or len(group.phrases[0].words) != 1:
-        return None
-    phrase = group.phrases[0]
-    if not phrase.prefix:
-        return phrase.words[0]
-    return phrase.words[0] + "*" if len(phrase.words[0]) in PREFIX_LENGTHS else None
-
-
-def _is_one_word(shape: Shape) -> bool:
-    return len(shape.wanted) == 1 and _plain(shape)
-
-
-def _plain(shape: Shape) -> bool:
-    """Plain words only, nothing excluded: a passage's list impacts are its whole score."""
-    return (
-        not shape.excluded
-        and shape.minus is None
-        and all(_word(g) is not None for g in shape.wanted)
-    )
+def _sorted(scored: dict[int, float]) -> list[int]:
+    return sorted(scored, key=lambda r: (scored[r], r))
 
 
 def _bound(rowid: int, group_lists: list[ChampionList], match_any: bool) -> tuple[float, bool]:
@@ -258,58 +267,3 @@ def _head(found: ChampionList, depth: int) -> ChampionList:
 
 def _index(found: ChampionList, rowid: int) -> int | None:
     return found.where.get(rowid)
-
-
-def prefix_terms(vocabulary: Vocabulary, prefix: str) -> list[str]:
-    """The vocabulary's words starting with ``prefix``, most common first."""
-    ordered = vocabulary.sorted_terms()
-    start = bisect.bisect_left(ordered, prefix)
-    found = []
-    for term in ordered[start:]:
-        if not term.startswith(prefix):
-            break
-        found.append(term)
-    found.sort(key=lambda t: -vocabulary.passages[t])
-    return found
-
-
-def phrase_count(phrase: Phrase, vocabulary: Vocabulary, rows: int) -> int:
-    """At most how many passages have ``phrase`` (exact for a single word)."""
-    counts = [vocabulary.count(w) for w in phrase.words[:-1]]
-    last = phrase.words[-1]
-    if phrase.prefix:
-        known = sum(vocabulary.passages[t] for t in prefix_terms(vocabulary, last))
-        counts.append(min(rows, known))
-    else:
-        counts.append(vocabulary.count(last))
-    return min(counts)
-
-
-def group_count(group: Group, vocabulary: Vocabulary, rows: int) -> int:
-    return min(rows, sum(phrase_count(p, vocabulary, rows) for p in group.phrases))
-
-
-def group_terms(group: Group, vocabulary: Vocabulary) -> list[str]:
-    """The words whose champion lists hold a group's best candidates."""
-    own = _word(group)
-    if own is not None and own.endswith("*"):
-        return [own]  # a short prefix: its own list, then its words' as a guide
-    terms: list[str] = []
-    for phrase in group.phrases:
-        terms += phrase.words[:-1] if phrase.prefix else phrase.words
-        if phrase.prefix:
-            terms += prefix_terms(vocabulary, phrase.words[-1])[:PREFIX_WORDS]
-    return list(dict.fromkeys(terms))
-
-
-def _guide_terms(group: Group, vocabulary: Vocabulary) -> list[str]:
-    return [
-        t
-        for p in group.phrases
-        if p.prefix
-        for t in prefix_terms(vocabulary, p.words[-1])[:PREFIX_WORDS]
-    ]
-
-
-def champion_terms(shape: Shape, vocabulary: Vocabulary) -> set[str]:
-    return {t for g in shape.wanted for t in group_terms(g, vocabulary)}

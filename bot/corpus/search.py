@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from ..core.db import Database
 from .champions import Champions
-from .fusion import fuse, meaning_text
+from .fusion import MAX_ADDED, fuse, meaning_text
 from .lexicon import Lexicon, Vocabulary
 from .nearest import MeaningIndex
 from .query import SearchQuery, parse_query, similarity_query
@@ -98,7 +98,7 @@ class PassageSearch:
         meaning = self.meaning
         if meaning is not None:
             await meaning.keep_current()
-        if meaning is None or not meaning.passages or offset >= FUSE_DEPTH:
+        if meaning is None or not meaning.passages or offset >= FUSE_DEPTH + MAX_ADDED:
             page = await self._lexical(exact, other, vocabulary, limit, offset)
             hits = await self._hits(page.rowids, groups)
             return SearchResults(parsed, hits, page.total, offset, page.capped, page.reachable)
@@ -110,7 +110,8 @@ class PassageSearch:
         order, added = fuse(top.tiers, near, extras=complete and not exact.excluded)
         rowids = order[offset : offset + limit]
         if len(rowids) < limit and not complete:  # past the fused head: the word ranking
-            rest = await self._lexical(exact, other, vocabulary, limit - len(rowids), len(order))
+            start = max(offset + len(rowids), len(order))  # the head is the words' first 20
+            rest = await self._lexical(exact, other, vocabulary, limit - len(rowids), start)
             rowids += rest.rowids
         total, reachable = top.total + added, max(top.reachable, len(order))
         hits = await self._hits(rowids, groups)
@@ -119,14 +120,16 @@ class PassageSearch:
     async def _lexical(
         self, exact: Shape, other: Shape | None, vocabulary: Vocabulary, limit: int, offset: int
     ) -> _Page:
-        ranked = await self.ranker.rank(exact, vocabulary, limit=limit, offset=offset)
+        generation = await self.lexicon.corpus.generation()
+        ranked = await self.ranker.rank(exact, vocabulary, generation, limit=limit, offset=offset)
         tiers = [list(ranked.rowids), []]
         total, capped, reachable = ranked.total, ranked.more, ranked.reachable
+        every_exact = not ranked.more and ranked.reachable >= ranked.total
         if other is not None and len(tiers[0]) == limit:  # exact forms fill the window
             capped = True  # the other forms' matches are not counted
-        elif other is not None and not ranked.more:  # other forms come after every exact one
+        elif other is not None and every_exact:  # other forms come after every exact one
             skip = max(0, offset - ranked.total)
-            more = await self.ranker.rank(other, vocabulary, limit=limit, offset=skip)
+            more = await self.ranker.rank(other, vocabulary, generation, limit=limit, offset=skip)
             tiers[1] = list(more.rowids[: limit - len(tiers[0])])
             total, capped = total + more.total, more.more
             reachable = ranked.total + more.reachable
@@ -188,6 +191,7 @@ class PassageSearch:
         await self.champions.close(grace)
         if self.meaning is not None:
             await self.meaning.close(grace)
+        await self.lexicon.close()
 
     async def _rowid(self, passage_id: str) -> int:
         row = await self.db.one("SELECT rowid FROM passages WHERE id = ?", (passage_id,))

@@ -7,7 +7,7 @@ other way round; "weight" also finds "weights", ranked after every passage with 
 from __future__ import annotations
 
 from .lexicon import Vocabulary
-from .query import SearchQuery, Term
+from .query import STOPWORDS, SearchQuery, Term
 from .scoring import Group, Phrase, Shape
 
 #: At most this many other forms of a word are searched with it (the most common first).
@@ -32,7 +32,14 @@ def _hyphenated(word: str, vocabulary: Vocabulary) -> list[tuple[str, str]]:
     if len(word) < 5 or not word.isalpha():
         return []
     pairs = [(word[:i], word[i:]) for i in range(1, len(word))]
-    return [p for p in pairs if vocabulary.passages.get(p[0]) and vocabulary.passages.get(p[1])][:3]
+    # Not "no thing" for "nothing" nor "of ten" for "often": no half may be a stopword.
+    return [
+        p
+        for p in pairs
+        if not STOPWORDS.intersection(p)
+        and vocabulary.passages.get(p[0])
+        and vocabulary.passages.get(p[1])
+    ][:3]
 
 
 def shapes(query: SearchQuery, vocabulary: Vocabulary | None) -> tuple[Shape, Shape | None]:

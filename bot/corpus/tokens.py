@@ -76,6 +76,14 @@ class _Folding:
 _FOLDING = _Folding()
 
 
+def without_surrogates(text: str) -> str:
+    """``text`` without lone surrogates (a broken emoji pasted from somewhere), which no
+    UTF-8 text, and so no SQLite query, can hold."""
+    if text.isascii():
+        return text
+    return text.encode("utf-8", "ignore").decode("utf-8")
+
+
 def fold(word: str) -> str:
     """``word`` as indexed: lower case, without accents ("Café" -> "cafe")."""
     return _FOLDING.fold(word).replace(_GONE, "").replace(" ", "")

@@ -1,0 +1,91 @@
+"""What a query's terms are, as the vocabulary and the champion lists see them (pure)."""
+
+from __future__ import annotations
+
+import bisect
+
+from .champions import PREFIX_LENGTHS
+from .lexicon import Vocabulary
+from .scoring import Group, Phrase, Shape
+
+#: A common prefix draws on the champion lists of at most this many of its words.
+PREFIX_WORDS = 12
+
+
+def list_key(group: Group) -> str | None:
+    """The key of the group's own champion list: its word when it is a single plain word, or
+    "th*" when it is a short prefix (see ``champions.PREFIX_LENGTHS``)."""
+    if len(group.phrases) != 1 or len(group.phrases[0].words) != 1:
+        return None
+    phrase = group.phrases[0]
+    if not phrase.prefix:
+        return phrase.words[0]
+    return phrase.words[0] + "*" if len(phrase.words[0]) in PREFIX_LENGTHS else None
+
+
+def is_one_word(shape: Shape) -> bool:
+    return len(shape.wanted) == 1 and plain(shape)
+
+
+def plain(shape: Shape) -> bool:
+    """Plain words only, nothing excluded: a passage's list impacts are its whole score."""
+    return (
+        not shape.excluded
+        and shape.minus is None
+        and all(list_key(g) is not None for g in shape.wanted)
+    )
+
+
+def prefix_terms(vocabulary: Vocabulary, prefix: str) -> list[str]:
+    """The vocabulary's words starting with ``prefix``, most common first."""
+    ordered = vocabulary.sorted_terms()
+    start = bisect.bisect_left(ordered, prefix)
+    found = []
+    for term in ordered[start:]:
+        if not term.startswith(prefix):
+            break
+        found.append(term)
+    found.sort(key=lambda t: -vocabulary.passages[t])
+    return found
+
+
+def phrase_count(phrase: Phrase, vocabulary: Vocabulary, rows: int) -> int:
+    """At most how many passages have ``phrase`` (exact for a single word)."""
+    counts = [vocabulary.count(w) for w in phrase.words[:-1]]
+    last = phrase.words[-1]
+    if phrase.prefix:
+        known = sum(vocabulary.passages[t] for t in prefix_terms(vocabulary, last))
+        counts.append(min(rows, known))
+    else:
+        counts.append(vocabulary.count(last))
+    return min(counts)
+
+
+def group_count(group: Group, vocabulary: Vocabulary, rows: int) -> int:
+    return min(rows, sum(phrase_count(p, vocabulary, rows) for p in group.phrases))
+
+
+def group_terms(group: Group, vocabulary: Vocabulary) -> list[str]:
+    """The words whose champion lists hold a group's best candidates."""
+    own = list_key(group)
+    if own is not None and own.endswith("*"):
+        return [own]  # a short prefix: its own list, then its words' as a guide
+    terms: list[str] = []
+    for phrase in group.phrases:
+        terms += phrase.words[:-1] if phrase.prefix else phrase.words
+        if phrase.prefix:
+            terms += prefix_terms(vocabulary, phrase.words[-1])[:PREFIX_WORDS]
+    return list(dict.fromkeys(terms))
+
+
+def guide_terms(group: Group, vocabulary: Vocabulary) -> list[str]:
+    return [
+        t
+        for p in group.phrases
+        if p.prefix
+        for t in prefix_terms(vocabulary, p.words[-1])[:PREFIX_WORDS]
+    ]
+
+
+def champion_terms(shape: Shape, vocabulary: Vocabulary) -> set[str]:
+    return {t for g in shape.wanted for t in group_terms(g, vocabulary)}
