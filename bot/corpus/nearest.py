@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import sqlite3
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,9 @@ REBUILD_EVERY = 30.0
 RELOAD_EVERY = 10.0
 #: How long the first search waits for the stored vectors to be read (1M passages: ~1 s).
 FIRST_READ_WAIT = 0.5
-_CHUNK = 65_536  # rows scanned per step: 4 MB of int8 made float at a time
+_CHUNK = 16_384  # rows scanned per step: 4 MB of float32 at a time, cache-sized
+_SPLIT_FROM = 200_000  # rows from which the scan runs in two threads
+_SCANNERS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="lectern-vectors")
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,10 +62,17 @@ def _nearest(vectors: _Vectors, query: Any, k: int, skip: int | None) -> list[tu
         return []
     q = query.astype(np.float32)
     scores = np.empty(n, dtype=np.float32)
-    for start in range(0, n, _CHUNK):
-        scores[start : start + _CHUNK] = (
-            vectors.matrix[start : start + _CHUNK].astype(np.float32) @ q
-        )
+
+    def scan(first: int, last: int) -> None:
+        for start in range(first, last, _CHUNK):
+            end = min(start + _CHUNK, last)
+            scores[start:end] = vectors.matrix[start:end].astype(np.float32) @ q
+
+    if n >= _SPLIT_FROM:  # numpy lets go of the GIL: both halves at once on two cores
+        half = n // 2
+        list(_SCANNERS.map(lambda span: scan(*span), [(0, half), (half, n)]))
+    else:
+        scan(0, n)
     if skip is not None:
         at = int(np.searchsorted(vectors.rowids, skip))
         if at < n and vectors.rowids[at] == skip:

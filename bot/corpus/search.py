@@ -29,8 +29,11 @@ HIGHLIGHT_END = "\x03"
 #: Without a vocabulary yet (the first seconds after a new corpus), at most this many matches
 #: are ranked: the best of the first RANK_CAP in rowid order (by kind, then document).
 RANK_CAP = 1000
-#: Meaning re-orders the first this many results, and adds to them when they are all there are.
+#: Meaning re-orders the first this many results, and adds to them when they are all there
+#: are, for a query of SENTENCE_WORDS words or more (a sentence says what it means); one or two
+#: words are searched as words, and by meaning only when no passage has them.
 FUSE_DEPTH = 20
+SENTENCE_WORDS = 3
 
 _COUNT = "SELECT count(*) FROM (SELECT 1 FROM passages_fts WHERE passages_fts MATCH ? LIMIT ?)"
 
@@ -98,14 +101,21 @@ class PassageSearch:
         meaning = self.meaning
         if meaning is not None:
             await meaning.keep_current()
-        if meaning is None or not meaning.passages or offset >= FUSE_DEPTH + MAX_ADDED:
+        wanted = meaning_text(parsed)
+        fusing = bool(meaning and meaning.passages and offset < FUSE_DEPTH + MAX_ADDED)
+        if not fusing or len(wanted.split()) < SENTENCE_WORDS:
             page = await self._lexical(exact, other, vocabulary, limit, offset)
-            hits = await self._hits(page.rowids, groups)
-            return SearchResults(parsed, hits, page.total, offset, page.capped, page.reachable)
-        top, near = await asyncio.gather(
-            self._lexical(exact, other, vocabulary, FUSE_DEPTH, 0),
-            meaning.near_text(meaning_text(parsed), FUSE_DEPTH),
-        )
+            if not fusing or page.total or offset:
+                hits = await self._hits(page.rowids, groups)
+                return SearchResults(parsed, hits, page.total, offset, page.capped, page.reachable)
+            top = page  # a word or two that no passage has: perhaps they mean something
+            near = await meaning.near_text(wanted, FUSE_DEPTH)  # type: ignore[union-attr]
+        else:  # a sentence says what it means: words and meaning together
+            assert meaning is not None
+            top, near = await asyncio.gather(
+                self._lexical(exact, other, vocabulary, FUSE_DEPTH, 0),
+                meaning.near_text(wanted, FUSE_DEPTH),
+            )
         complete = not top.capped and top.total <= FUSE_DEPTH
         order, added = fuse(top.tiers, near, extras=complete and not exact.excluded)
         rowids = order[offset : offset + limit]
@@ -125,9 +135,7 @@ class PassageSearch:
         tiers = [list(ranked.rowids), []]
         total, capped, reachable = ranked.total, ranked.more, ranked.reachable
         every_exact = not ranked.more and ranked.reachable >= ranked.total
-        if other is not None and len(tiers[0]) == limit:  # exact forms fill the window
-            capped = True  # the other forms' matches are not counted
-        elif other is not None and every_exact:  # other forms come after every exact one
+        if other is not None and every_exact:  # other forms come after every exact one
             skip = max(0, offset - ranked.total)
             more = await self.ranker.rank(other, vocabulary, generation, limit=limit, offset=skip)
             tiers[1] = list(more.rowids[: limit - len(tiers[0])])
