@@ -102,7 +102,8 @@ async def recall(services: Services, raw: sqlite3.Connection, query: str) -> flo
     truth = raw.execute(TRUTH, (exact.fts(),)).fetchall()
     if not truth:
         return None
-    ranked = await services.search.ranker.rank(exact, vocabulary, limit=5, offset=0)
+    generation = await services.corpus.generation()
+    ranked = await services.search.ranker.rank(exact, vocabulary, generation, limit=5, offset=0)
     got = list(ranked.rowids)
     marks = ",".join("?" * len(got))
     scores = dict(
@@ -208,9 +209,12 @@ async def bench_size(size: int, count: int) -> None:
                 if name.startswith("meaning"):
                     continue
                 if name == "more like this":
+                    vocabulary = await services.search.lexicon.current()
+                    assert vocabulary is not None
+                    generation = await services.corpus.generation()
                     ranked = await services.search.ranker.rank(
-                        exact, (await services.search.lexicon.current()), limit=5, offset=0
-                    )  # type: ignore[arg-type]
+                        exact, vocabulary, generation, limit=5, offset=0
+                    )
                     got = list(ranked.rowids)
                     if truth:
                         marks = ",".join("?" * len(got)) or "NULL"
