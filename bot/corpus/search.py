@@ -182,13 +182,16 @@ class PassageSearch:
         query = similarity_query(source.text, vocabulary.count if vocabulary else None)
         depth = max(limit + 1, 20)
         words: list[int] = []
-        if query.expression is not None:
-            found = await self.search(query, limit=depth)
-            words = [await self._rowid(h.passage.id) for h in found.hits]
+        if query.expression is not None and vocabulary is not None:
+            exact, other = shapes(query, vocabulary)
+            words = (await self._lexical(exact, other, vocabulary, depth, 0)).rowids
+        elif query.expression is not None:  # no vocabulary yet
+            words = await self._rowids(await self.search(query, limit=depth))
+        own = await self._rowid(source.id)
         near: list[tuple[int, float]] = []
         if self.meaning is not None and self.meaning.passages:
-            near = await self.meaning.near_passage(await self._rowid(source.id), depth)
-        own = await self._rowid(source.id)
+            await self.meaning.keep_current()
+            near = await self.meaning.near_passage(own, depth)
         order, _ = fuse([[r for r in words if r != own]], near, extras=True)
         hits = await self._hits([r for r in order if r != own][:limit], [])
         return [h.passage for h in hits]
@@ -200,6 +203,14 @@ class PassageSearch:
         if self.meaning is not None:
             await self.meaning.close(grace)
         await self.lexicon.close()
+
+    async def _rowids(self, results: SearchResults) -> list[int]:
+        ids = [h.passage.id for h in results.hits]
+        marks = ",".join("?" * len(ids)) or "NULL"
+        found = dict(
+            await self.db.all(f"SELECT id, rowid FROM passages WHERE id IN ({marks})", ids)
+        )
+        return [int(found[i]) for i in ids if i in found]
 
     async def _rowid(self, passage_id: str) -> int:
         row = await self.db.one("SELECT rowid FROM passages WHERE id = ?", (passage_id,))
