@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import sqlite3
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,8 +21,6 @@ RELOAD_EVERY = 10.0
 #: How long the first search waits for the stored vectors to be read (1M passages: ~1 s).
 FIRST_READ_WAIT = 0.5
 _CHUNK = 16_384  # rows scanned per step: 4 MB of float32 at a time, cache-sized
-_SPLIT_FROM = 200_000  # rows from which the scan runs in two threads
-_SCANNERS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="lectern-vectors")
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,11 +65,7 @@ def _nearest(vectors: _Vectors, query: Any, k: int, skip: int | None) -> list[tu
             end = min(start + _CHUNK, last)
             scores[start:end] = vectors.matrix[start:end].astype(np.float32) @ q
 
-    if n >= _SPLIT_FROM:  # numpy lets go of the GIL: both halves at once on two cores
-        half = n // 2
-        list(_SCANNERS.map(lambda span: scan(*span), [(0, half), (half, n)]))
-    else:
-        scan(0, n)
+    scan(0, n)  # two threads measured no faster: the scan is bound by memory
     if skip is not None:
         at = int(np.searchsorted(vectors.rowids, skip))
         if at < n and vectors.rowids[at] == skip:

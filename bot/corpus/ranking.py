@@ -186,7 +186,11 @@ class Ranker:
                     break  # every later candidate's bound is lower: none can reach the page
             else:
                 unsure.append(rowid)
-        to_read = unsure[:TEXT_BUDGET]  # the most promising: the highest bounds
+        # The most promising: the highest bounds. A passage with all of many common words is
+        # rare, and a sentence's meaning finds it as well: fewer reads for more words.
+        many = len(per_group) - 2  # from four words on
+        budget = TEXT_BUDGET if shape.match_any or many < 2 else max(30, TEXT_BUDGET // many)
+        to_read = unsure[:budget]
         scored = {r: -v for r, v in exact.items()}  # as bm25: lower is better
         scored.update(await self._score(shape, set(to_read), stats))
         return scored
