@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import sqlite3
 import time
 from dataclasses import dataclass
@@ -13,6 +14,8 @@ from typing import Any
 from ..core.db import Database
 from ..core.worker import Worker
 from .meaning import DIMS, MODEL, SCALE, embedder
+
+log = logging.getLogger(__name__)
 
 #: The vectors are embedded again at most this often while the corpus keeps changing...
 REBUILD_EVERY = 30.0
@@ -121,9 +124,7 @@ class MeaningIndex:
         try:
             self._vectors = await asyncio.to_thread(_read, self.db.path, version)
         except (sqlite3.Error, ValueError) as error:
-            import logging
-
-            logging.getLogger(__name__).warning("Could not read the search vectors: %s", error)
+            log.warning("Could not read the search vectors: %s", error)
         finally:
             self._loading = None
 

@@ -251,13 +251,13 @@ def _bound(rowid: int, group_lists: list[ChampionList], match_any: bool) -> tupl
     """(the group's impact in the passage, or the most it could be; whether it is known)."""
     if len(group_lists) == 1:
         found = group_lists[0]
-        index = _index(found, rowid)
+        index = found.where.get(rowid)
         if index is not None:
             return found.impacts[index], True
         return (0.0 if match_any else found.floor), False
     best = 0.0
     for found in group_lists:  # a phrase or a prefix: its words' lists are a guide, not a bound
-        index = _index(found, rowid)
+        index = found.where.get(rowid)
         best = max(best, found.impacts[index] if index is not None else found.floor / 2)
     return best, False
 
@@ -267,7 +267,3 @@ def _head(found: ChampionList, depth: int) -> ChampionList:
         return found
     rowids = found.rowids[:depth]
     return ChampionList(rowids, found.impacts[:depth], {r: i for i, r in enumerate(rowids)})
-
-
-def _index(found: ChampionList, rowid: int) -> int | None:
-    return found.where.get(rowid)
