@@ -55,6 +55,7 @@ async def big(
 ) -> AsyncIterator[Services]:
     monkeypatch.setattr(ranking, "EXACT_BUDGET", 300)
     monkeypatch.setattr(ranking, "ENUMERATE", 100)
+    monkeypatch.setattr(ranking, "SMALL_CORPUS", 100)  # phrases of common words: the lists
     monkeypatch.setattr(champions, "CHAMPION_DF", 100)  # as in production: = ENUMERATE
     monkeypatch.setattr(champions, "CHAMPIONS", 60)
     monkeypatch.setattr(champions, "STOPWORD_CHAMPIONS", 300)
@@ -138,6 +139,11 @@ async def test_python_bm25_is_fts5_bm25(big: Services) -> None:
         "river -word3",  # an exclusion checked in Python
         "ri*",  # a short prefix: its own list
         "th* light",
+        '"the of"',  # a stopword pair: its own list, complete
+        '"and the of"',  # a phrase of stopwords: its pairs bound it
+        '"of the" light',
+        '"to the" "and it"',
+        '"the of of" -word1',
     ],
 )
 async def test_page_one_is_the_best_of_every_match(big: Services, query: str) -> None:
@@ -181,6 +187,26 @@ async def test_a_short_prefix_has_a_list_of_its_own(big: Services) -> None:
     scores = dict(truth)
     cutoff = truth[len(listed.rowids) - 1][1]
     assert all(scores[r] <= cutoff + 1e-12 for r in listed.rowids)
+
+
+async def test_stopword_pairs_have_lists_of_every_passage_when_rare(big: Services) -> None:
+    found = await big.search.champions.lists(["the of", "of the", "word1 the"])
+    assert "word1 the" not in found  # "word1" is common, but not a stopword
+    for pair, listed in found.items():
+        truth = _truth(big.db.path, f'"{pair}"')
+        assert listed.passages == len(truth), pair  # FTS5's own count of the phrase
+        size = min(champions.STOPWORD_CHAMPIONS, len(truth))
+        assert len(listed.rowids) == size
+        assert listed.complete == (len(truth) <= champions.STOPWORD_CHAMPIONS)
+        assert set(listed.rowids) == {r for r, _ in truth[:size]} or _ties_at_the_end(
+            big, pair, listed
+        )
+
+
+async def test_a_rare_stopword_phrase_counts_every_match(big: Services) -> None:
+    truth = _truth(big.db.path, '"the of the"')
+    results = await big.search.search('"the of the"', limit=5)
+    assert results.total == len(truth) and not results.capped
 
 
 def _ties_at_the_end(services: Services, word: str, listed: champions.ChampionList) -> bool:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import array
 import heapq
+import itertools
 import sqlite3
 import sys
 from collections import Counter
@@ -38,6 +39,9 @@ CHAMPIONS = 200
 STOPWORD_CHAMPIONS = 1000
 #: Prefixes of these lengths have lists of their own (the index's own prefix lengths).
 PREFIX_LENGTHS = (2, 3)
+#: Two stopwords in a row ("of the") are a phrase FTS5 can only find by walking both words'
+#: whole index entries; such a pair gets a list of its own (key "of the"), as long as
+#: STOPWORD_CHAMPIONS, so a pair in fewer passages than that has every one of them on it.
 #: While the corpus keeps changing, the lists are rebuilt at most this often (seconds).
 REBUILD_EVERY = 60.0
 
@@ -52,9 +56,14 @@ class ChampionList:
     passages: int = 0  # how many passages have the word (or the prefix)
 
     @property
+    def complete(self) -> bool:
+        """Every passage with the word (or pair) is on the list."""
+        return 0 < self.passages <= len(self.rowids)
+
+    @property
     def floor(self) -> float:
         """No passage missing from the list has a higher impact for the word."""
-        return self.impacts[-1] if self.impacts else 0.0
+        return 0.0 if self.complete or not self.impacts else self.impacts[-1]
 
 
 def pack(entries: list[tuple[float, int]]) -> bytes:
@@ -95,6 +104,7 @@ def compute(
         for prefix in prefix_keys(word):
             reach[prefix] = reach.get(prefix, 0) + n
     sizes = {t: stopword_size if n * 10 >= passages else size for t, n in reach.items() if n > df}
+    paired = {t for t, n in words if n > df and n * 10 >= passages}
     heaps: dict[str, list[tuple[float, int]]] = {t: [] for t in sizes}
     found_in: dict[str, int] = dict.fromkeys(sizes, 0)  # how many passages have each
     fixed: dict[tuple[str, str], dict[str, float]] = {}  # title and author words, per document
@@ -104,19 +114,27 @@ def compute(
     )
     for rowid, text, title, author, docsize in rows:
         length = sum(varints(docsize))
-        counts: dict[str, float] = dict(Counter(tokens(text)))
+        words_in = tokens(text)
+        counts: dict[str, float] = dict(Counter(words_in))
         key = (title, author)
         if key not in fixed:
             extra: dict[str, float] = {}
             for weight, column in zip(WEIGHTS[1:], key, strict=True):
-                for word in tokens(column or ""):
+                column_words = tokens(column or "")
+                for word in (*column_words, *pairs_of(column_words, paired)):
                     extra[word] = extra.get(word, 0.0) + weight
             fixed[key] = extra
+        for pair in pairs_of(words_in, paired):
+            counts[pair] = counts.get(pair, 0.0) + 1.0
+            if pair not in heaps:
+                heaps[pair], found_in[pair], sizes[pair] = [], 0, stopword_size
         for word, weight in fixed[key].items():
             counts[word] = counts.get(word, 0.0) + weight
+            if word not in heaps and " " in word:
+                heaps[word], found_in[word], sizes[word] = [], 0, stopword_size
         prefixed: dict[str, float] = {}
         for word, tf in counts.items():
-            for prefix in prefix_keys(word):
+            for prefix in prefix_keys(word) if " " not in word else ():
                 if prefix in heaps:
                     prefixed[prefix] = prefixed.get(prefix, 0.0) + tf
         for word, tf in (*counts.items(), *prefixed.items()):
@@ -136,6 +154,13 @@ def compute(
         if h
     }
     return (str(generation[0]) if generation else "0"), lists
+
+
+def pairs_of(words: list[str], paired: set[str]) -> list[str]:
+    """The keys of the stopword pairs in a column's words, once per occurrence."""
+    if not paired:
+        return []
+    return [f"{a} {b}" for a, b in itertools.pairwise(words) if a in paired and b in paired]
 
 
 def prefix_keys(word: str) -> list[str]:

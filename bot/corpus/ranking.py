@@ -13,26 +13,28 @@ Three ways, chosen from the vocabulary's passage counts before anything is ranke
    plain words has its exact score without being read; the others are read and scored, the
    most promising first, at most TEXT_BUDGET of them. Fagin's threshold tells when no passage
    off the lists can do better; ``bench/bench_search.py`` measures how often page one agrees
-   with ranking every match.
+   with ranking every match. A phrase of stopwords ("the of of") has lists of its own: those
+   of its word pairs, each an upper bound on the phrase, and complete when the pair is rare.
 """
 
 from __future__ import annotations
 
+import heapq
 import json
 from collections import OrderedDict
 from dataclasses import dataclass
 
 from ..core.db import Database
-from .champions import CHAMPION_DF, ChampionList, Champions
+from .bounds import GUIDE, OWN, bound, floor, lists_of
+from .champions import CHAMPION_DF, Champions
 from .lexicon import Vocabulary
 from .scoring import K1, Candidate, Shape, bm25, idf, index_averages, varints
 from .terms import (
     champion_terms,
     group_count,
-    group_terms,
     guide_terms,
     is_one_word,
-    list_key,
+    pair_keys,
     plain,
 )
 
@@ -46,8 +48,6 @@ ENUMERATE = CHAMPION_DF
 SMALL_CORPUS = 25_000
 #: Matches are counted up to this many (the reply says "1,000+").
 COUNT_CAP = 1000
-#: A prefix or a phrase draws on the first this many passages of each of its words' lists.
-GUIDE_DEPTH = 100
 #: The champion paths rank this many results whatever page is asked, so pages stay consistent
 #: (20 pages; a one-word query reaches its whole list)...
 RANK_DEPTH = 100
@@ -55,6 +55,9 @@ RANK_DEPTH = 100
 ORDERS_KEPT = 128
 #: At most this many champion candidates are read and scored from their text per query.
 TEXT_BUDGET = 150
+#: Where the lists bound every group, candidates are read this many at a time, until the
+#: threshold shows the rest cannot reach the ranking.
+READ_BATCH = 40
 #: When too few candidates match (a phrase of common words), matches in rowid order are added
 #: for at most this long: FTS5 checks such a phrase passage by passage.
 SCAN_SECONDS = 0.005
@@ -98,6 +101,8 @@ class Ranker:
             return await self._by_fts(shape, limit, offset)
         key = (shape.fts(), generation, await self.champions.built_for())
         if key not in self._orders:
+            if phrases:
+                counts = await self._pair_counts(shape, counts)
             stats = _Stats(rows, avgdl, [idf(rows, n) for n in counts])
             self._orders[key] = await self._order(shape, vocabulary, generation, counts, stats)
             while len(self._orders) > ORDERS_KEPT:
@@ -126,17 +131,24 @@ class Ranker:
             scored.update(await self._score(shape, set(listed), stats))
             if len(listed) <= ENUMERATE:  # every match: exact
                 return _sorted(scored), len(scored), False
-        scored.update(await self._from_champions(shape, vocabulary, generation, stats, set(scored)))
-        if len(scored) < RANK_DEPTH:  # the lists hold too few matches: add matches as found
+        found, proven = await self._from_champions(
+            shape, vocabulary, generation, stats, set(scored)
+        )
+        scored.update(found)
+        if len(scored) < RANK_DEPTH and not proven:  # too few on the lists: add matches
             listed = await self._listed(positive, TEXT_BUDGET, seconds=SCAN_SECONDS)
             scored.update(await self._score(shape, set(listed) - set(scored), stats))
         if is_one_word(shape):  # its whole list, and the vocabulary's count
             return _sorted(scored), counts[0], False
+        if proven and len(scored) < RANK_DEPTH:  # every match
+            return _sorted(scored), len(scored), False
         return _sorted(scored)[:RANK_DEPTH], len(scored), True
 
     async def _from_champions(
         self, shape: Shape, vocabulary: Vocabulary, generation: int, stats: _Stats, seen: set[int]
-    ) -> dict[int, float]:
+    ) -> tuple[dict[int, float], bool]:
+        """Scores of the most promising passages on the query's lists, and whether the lists
+        prove that no other passage is among the best RANK_DEPTH (or matches at all)."""
         need = RANK_DEPTH
         terms = champion_terms(shape, vocabulary)
         lists = await self.champions.lists(terms)
@@ -144,43 +156,34 @@ class Ranker:
             guides = {t for g in shape.wanted for t in guide_terms(g, vocabulary)}
             lists.update(await self.champions.lists(guides))
         if not lists:
-            return {}
-        own_lists = plain(shape) and all(list_key(g) in lists for g in shape.wanted)
-        exactly = own_lists and await self.champions.current(generation)
+            return {}, False
+        fresh = await self.champions.current(generation)
+        groups = [lists_of(g, lists, vocabulary) for g in shape.wanted]
+        exactly = fresh and plain(shape) and all(mode == OWN for mode, _ in groups)
         weights = [w * (K1 + 1) for w in stats.idfs]
-        per_group = [
-            [lists[t] for t in group_terms(g, vocabulary) if t in lists] for g in shape.wanted
-        ]
-        for i, group in enumerate(shape.wanted):  # a prefix without a list of its own
-            if not per_group[i] and (list_key(group) or "").endswith("*"):
-                guide = guide_terms(group, vocabulary)
-                per_group[i] = [lists[t] for t in guide if t in lists]
-        for i, group_lists in enumerate(per_group):
-            if len(group_lists) > 1:  # a guide only: the head of each list is enough
-                per_group[i] = [_head(found, GUIDE_DEPTH) for found in group_lists]
-        if exactly and len(per_group) == 1 and len(per_group[0]) == 1:  # one word: its list
-            found = per_group[0][0]
+        if exactly and len(groups) == 1:  # one word (or pair): its list is its ranking
+            found = groups[0][1][0]
             best = [r for r in found.rowids if r not in seen]
-            return {r: -weights[0] * found.impacts[found.where[r]] for r in best}
+            return {r: -weights[0] * found.impacts[found.where[r]] for r in best}, True
         bounds: dict[int, float] = {}
         known: dict[int, int] = {}  # how many groups' own lists have the passage
-        for group_lists in per_group:
-            for found in group_lists:
-                for rowid in found.rowids:
-                    bounds[rowid] = 0.0
-        for rowid in bounds:
+        listed = {r for _, group_lists in groups for found in group_lists for r in found.rowids}
+        for rowid in listed:
             total, groups_known = 0.0, 0
-            for weight, group_lists in zip(weights, per_group, strict=True):
-                value, on_list = _bound(rowid, group_lists, shape.match_any)
+            for weight, (mode, group_lists) in zip(weights, groups, strict=True):
+                value, on_list = bound(rowid, mode, group_lists, shape.match_any)
+                if value is None:  # off a list that has every passage with the group
+                    break
                 total += weight * value
                 groups_known += on_list
-            bounds[rowid], known[rowid] = total, groups_known
+            else:
+                bounds[rowid], known[rowid] = total, groups_known
         exact: dict[int, float] = {}
         unsure: list[int] = []
         for rowid in sorted(bounds, key=lambda r: (-bounds[r], r)):
             if rowid in seen:
                 continue
-            if exactly and known[rowid] == len(per_group):
+            if exactly and known[rowid] == len(groups):
                 exact[rowid] = bounds[rowid]  # walked best first: exact scores come in order
                 if len(exact) >= need:
                     break  # every later candidate's bound is lower: none can reach the page
@@ -188,12 +191,36 @@ class Ranker:
                 unsure.append(rowid)
         # The most promising: the highest bounds. A passage with all of many common words is
         # rare, and a sentence's meaning finds it as well: fewer reads for more words.
-        many = len(per_group) - 2  # from four words on
+        many = len(groups) - 2  # from four words on
         budget = TEXT_BUDGET if shape.match_any or many < 2 else max(30, TEXT_BUDGET // many)
-        to_read = unsure[:budget]
         scored = {r: -v for r, v in exact.items()}  # as bm25: lower is better
-        scored.update(await self._score(shape, set(to_read), stats))
-        return scored
+        if not fresh or shape.match_any or any(mode == GUIDE for mode, _ in groups):
+            scored.update(await self._score(shape, set(unsure[:budget]), stats))
+            return scored, False
+        # Fagin's threshold: once no passage left unread can beat the need-th best read, stop.
+        unseen = sum(w * floor(gl) for w, (_, gl) in zip(weights, groups, strict=True))
+        if any(any(f.complete for f in gl) for _, gl in groups):
+            unseen = 0.0  # a passage on no list lacks a group
+        read = 0
+        while True:
+            ceiling = max(unseen, bounds[unsure[read]] if len(unsure) > read else 0.0)
+            top = heapq.nlargest(need, [-v for v in scored.values()])
+            if ceiling <= 0 or (len(top) >= need and top[-1] >= ceiling):
+                return scored, True
+            if read >= min(budget, len(unsure)):
+                return scored, False
+            batch = unsure[read : min(budget, read + READ_BATCH)]
+            scored.update(await self._score(shape, set(batch), stats))
+            read += len(batch)
+
+    async def _pair_counts(self, shape: Shape, counts: list[int]) -> list[int]:
+        """A phrase is in at most as many passages as its rarest stopword pair."""
+        keys = [pair_keys(g.phrases[0]) if len(g.phrases) == 1 else [] for g in shape.wanted]
+        lists = await self.champions.lists(k for ks in keys for k in ks)
+        return [
+            min([n, *(lists[k].passages for k in ks if k in lists)])
+            for n, ks in zip(counts, keys, strict=True)
+        ]
 
     async def _averages(self) -> tuple[int, float]:
         block = await self.db.one("SELECT block FROM passages_fts_data WHERE id = 1")
@@ -245,25 +272,3 @@ class Ranker:
 
 def _sorted(scored: dict[int, float]) -> list[int]:
     return sorted(scored, key=lambda r: (scored[r], r))
-
-
-def _bound(rowid: int, group_lists: list[ChampionList], match_any: bool) -> tuple[float, bool]:
-    """(the group's impact in the passage, or the most it could be; whether it is known)."""
-    if len(group_lists) == 1:
-        found = group_lists[0]
-        index = found.where.get(rowid)
-        if index is not None:
-            return found.impacts[index], True
-        return (0.0 if match_any else found.floor), False
-    best = 0.0
-    for found in group_lists:  # a phrase or a prefix: its words' lists are a guide, not a bound
-        index = found.where.get(rowid)
-        best = max(best, found.impacts[index] if index is not None else found.floor / 2)
-    return best, False
-
-
-def _head(found: ChampionList, depth: int) -> ChampionList:
-    if len(found.rowids) <= depth:
-        return found
-    rowids = found.rowids[:depth]
-    return ChampionList(rowids, found.impacts[:depth], {r: i for i, r in enumerate(rowids)})

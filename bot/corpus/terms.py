@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import itertools
 
 from .champions import PREFIX_LENGTHS
 from .lexicon import Vocabulary
@@ -13,18 +14,24 @@ PREFIX_WORDS = 12
 
 
 def list_key(group: Group) -> str | None:
-    """The key of the group's own champion list: its word when it is a single plain word, or
-    "th*" when it is a short prefix (see ``champions.PREFIX_LENGTHS``)."""
-    if len(group.phrases) != 1 or len(group.phrases[0].words) != 1:
+    """The key of the group's own champion list: its word when it is a single plain word,
+    "th*" when it is a short prefix (see ``champions.PREFIX_LENGTHS``), "of the" when it is a
+    phrase of two words (a list only stopword pairs have)."""
+    if len(group.phrases) != 1:
         return None
     phrase = group.phrases[0]
+    if len(phrase.words) == 2 and not phrase.prefix:
+        return " ".join(phrase.words)
+    if len(phrase.words) != 1:
+        return None
     if not phrase.prefix:
         return phrase.words[0]
     return phrase.words[0] + "*" if len(phrase.words[0]) in PREFIX_LENGTHS else None
 
 
 def is_one_word(shape: Shape) -> bool:
-    return len(shape.wanted) == 1 and plain(shape)
+    """One word or short prefix, whose own list is its whole ranking."""
+    return len(shape.wanted) == 1 and plain(shape) and len(shape.wanted[0].phrases[0].words) == 1
 
 
 def plain(shape: Shape) -> bool:
@@ -61,6 +68,13 @@ def phrase_count(phrase: Phrase, vocabulary: Vocabulary, rows: int) -> int:
     return min(counts)
 
 
+def pair_keys(phrase: Phrase) -> list[str]:
+    """The keys of a phrase's pairs of whole words: "the of of" -> "the of", "of of". A
+    passage has the phrase at most as often as each of them."""
+    whole = phrase.words[:-1] if phrase.prefix else phrase.words
+    return [f"{a} {b}" for a, b in itertools.pairwise(whole)]
+
+
 def group_count(group: Group, vocabulary: Vocabulary, rows: int) -> int:
     return min(rows, sum(phrase_count(p, vocabulary, rows) for p in group.phrases))
 
@@ -72,6 +86,11 @@ def group_terms(group: Group, vocabulary: Vocabulary) -> list[str]:
         return [own]  # a short prefix: its own list, then its words' as a guide
     terms: list[str] = []
     for phrase in group.phrases:
+        terms += pair_keys(phrase)
+        if phrase.prefix and len(phrase.words) > 1:  # "to the*": "to the", "to their", ...
+            before = phrase.words[-2]
+            ends = prefix_terms(vocabulary, phrase.words[-1])[:PREFIX_WORDS]
+            terms += [f"{before} {t}" for t in ends]
         terms += phrase.words[:-1] if phrase.prefix else phrase.words
         if phrase.prefix:
             terms += prefix_terms(vocabulary, phrase.words[-1])[:PREFIX_WORDS]

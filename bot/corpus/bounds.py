@@ -1,0 +1,71 @@
+"""How a query's champion lists bound each of its groups in a passage (pure; see
+``ranking.py``): a group's own list gives its exact impact, a phrase's stopword pairs each bound
+the phrase, and the lists of a group's words only point to likely passages."""
+
+from __future__ import annotations
+
+from .champions import ChampionList
+from .lexicon import Vocabulary
+from .scoring import Group
+from .terms import group_terms, guide_terms, list_key, pair_keys
+
+#: A prefix or a phrase draws on the first this many passages of each of its words' lists.
+GUIDE_DEPTH = 100
+
+#: How a group's lists speak for it: its own list (the exact impact), a phrase's word pairs
+#: (each bounds the phrase), or its words' lists, which only point to likely passages.
+OWN, PAIRS, GUIDE = "own", "pairs", "guide"
+
+
+def lists_of(
+    group: Group, lists: dict[str, ChampionList], vocabulary: Vocabulary
+) -> tuple[str, list[ChampionList]]:
+    """(how the lists speak for the group, which lists)."""
+    own = list_key(group)
+    if own is not None and own in lists:
+        return OWN, [lists[own]]
+    if len(group.phrases) == 1:
+        pairs = [lists[k] for k in pair_keys(group.phrases[0]) if k in lists]
+        if pairs:
+            return PAIRS, pairs
+    guide = [lists[t] for t in group_terms(group, vocabulary) if t in lists]
+    if not guide and (own or "").endswith("*"):  # a prefix without a list of its own
+        guide = [lists[t] for t in guide_terms(group, vocabulary) if t in lists]
+    return GUIDE, [head(found, GUIDE_DEPTH) for found in guide] if len(guide) > 1 else guide
+
+
+def bound(
+    rowid: int, mode: str, group_lists: list[ChampionList], match_any: bool
+) -> tuple[float | None, bool]:
+    """(the group's impact in the passage, or the most it could be, or None when it cannot
+    have the group; whether the impact is known)."""
+    if mode == GUIDE:  # a guide, not a bound
+        best = 0.0
+        for found in group_lists:
+            index = found.where.get(rowid)
+            best = max(best, found.impacts[index] if index is not None else found.floor / 2)
+        return best, False
+    value = float("inf")
+    for found in group_lists:
+        index = found.where.get(rowid)
+        if index is not None:
+            value = min(value, found.impacts[index])
+        elif match_any:
+            return 0.0, False
+        elif found.complete:
+            return None, False
+        else:
+            value = min(value, found.floor)
+    return value, mode == OWN and rowid in group_lists[0].where
+
+
+def floor(group_lists: list[ChampionList]) -> float:
+    """The most the group can weigh in a passage on none of its lists."""
+    return min((found.floor for found in group_lists), default=0.0)
+
+
+def head(found: ChampionList, depth: int) -> ChampionList:
+    if len(found.rowids) <= depth:
+        return found
+    rowids = found.rowids[:depth]
+    return ChampionList(rowids, found.impacts[:depth], {r: i for i, r in enumerate(rowids)})
