@@ -163,14 +163,14 @@ async def bench_size(size: int, count: int) -> None:
             print(f"- vectors (background): {vectors_s:.1f} s, {size / vectors_s:,.0f} passages/s;"
                   f" in memory {memory / 2**20:.0f} MiB")  # fmt: skip
         print("- sizes: " + ", ".join(f"{k} {(v or 0) / 2**20:.1f} MiB" for k, v in sizes.items()))
-        texts = [
-            t
-            for (t,) in raw.execute("SELECT text FROM passages ORDER BY random() LIMIT ?", (count,))
-        ]
+        # The same passages every run, so runs compare: every (size // count)-th one.
+        step = max(1, size // count)
+        sampled = "SELECT id, text FROM passages WHERE rowid IN (SELECT rowid FROM passages" \
+            " ORDER BY rowid LIMIT ? OFFSET ?)"  # fmt: skip
+        picked = [raw.execute(sampled, (1, i * step + 7)).fetchone() for i in range(count)]
+        texts = [str(t) for _, t in picked]
         classes = queries(size, count, texts)
-        sample_ids = [
-            r for (r,) in raw.execute("SELECT id FROM passages ORDER BY random() LIMIT ?", (count,))
-        ]
+        sample_ids = [str(r) for r, _ in picked]
         print("\n| class | n | Lectern p50 ms | p99 ms | target | recall@5 | FTS5 unbounded p50 | p99 "
               "| LIKE p50 | p99 | p50 vs FTS5 |\n|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|")  # fmt: skip
         for name, items in [*classes.items(), ("more like this", sample_ids)]:
