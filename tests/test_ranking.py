@@ -209,6 +209,21 @@ async def test_a_rare_stopword_phrase_counts_every_match(big: Services) -> None:
     assert results.total == len(truth) and not results.capped
 
 
+@pytest.mark.parametrize("query", ['"the of of"', '"and the of"', '"of the" "to a"'])
+async def test_the_first_two_pages_of_a_stopword_phrase_are_exact(
+    big: Services, query: str
+) -> None:
+    vocabulary = await big.search.lexicon.current()
+    assert vocabulary is not None
+    exact, _ = shapes(parse_query(query), vocabulary)
+    truth = _truth(big.db.path, exact.fts())
+    depth = ranking.PROOF_DEPTH
+    got = await _ranked_rowids(big, query, limit=depth)
+    scores = dict(truth)
+    assert len(got) == min(depth, len(truth))
+    assert all(scores[r] <= truth[len(got) - 1][1] + 1e-12 for r in got), (query, got)
+
+
 def _ties_at_the_end(services: Services, word: str, listed: champions.ChampionList) -> bool:
     truth = _truth(services.db.path, f'"{word}"')
     scores = dict(truth)

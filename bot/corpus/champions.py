@@ -21,7 +21,7 @@ import sqlite3
 import sys
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..core.db import Database
@@ -54,16 +54,16 @@ class ChampionList:
     impacts: list[float]
     where: dict[int, int]  # rowid -> its place
     passages: int = 0  # how many passages have the word (or the prefix)
+    #: Every passage with the word (or pair) is on the list.
+    complete: bool = field(init=False)
+    #: No passage missing from the list has a higher impact for the word.
+    floor: float = field(init=False)
 
-    @property
-    def complete(self) -> bool:
-        """Every passage with the word (or pair) is on the list."""
-        return 0 < self.passages <= len(self.rowids)
-
-    @property
-    def floor(self) -> float:
-        """No passage missing from the list has a higher impact for the word."""
-        return 0.0 if self.complete or not self.impacts else self.impacts[-1]
+    def __post_init__(self) -> None:  # read for every candidate: computed once
+        complete = 0 < self.passages <= len(self.rowids)
+        object.__setattr__(self, "complete", complete)
+        floor = 0.0 if complete or not self.impacts else self.impacts[-1]
+        object.__setattr__(self, "floor", floor)
 
 
 def pack(entries: list[tuple[float, int]]) -> bytes:

@@ -58,6 +58,8 @@ TEXT_BUDGET = 150
 #: Where the lists bound every group, candidates are read this many at a time, until the
 #: threshold shows the rest cannot reach the ranking.
 READ_BATCH = 40
+#: ...until the best this many (two pages) are proven exact.
+PROOF_DEPTH = 10
 #: When too few candidates match (a phrase of common words), matches in rowid order are added
 #: for at most this long: FTS5 checks such a phrase passage by passage.
 SCAN_SECONDS = 0.005
@@ -131,7 +133,7 @@ class Ranker:
             scored.update(await self._score(shape, set(listed), stats))
             if len(listed) <= ENUMERATE:  # every match: exact
                 return _sorted(scored), len(scored), False
-        found, proven = await self._from_champions(
+        found, proven, complete = await self._from_champions(
             shape, vocabulary, generation, stats, set(scored)
         )
         scored.update(found)
@@ -140,15 +142,15 @@ class Ranker:
             scored.update(await self._score(shape, set(listed) - set(scored), stats))
         if is_one_word(shape):  # its whole list, and the vocabulary's count
             return _sorted(scored), counts[0], False
-        if proven and len(scored) < RANK_DEPTH:  # every match
+        if complete and len(scored) < RANK_DEPTH:  # every match
             return _sorted(scored), len(scored), False
         return _sorted(scored)[:RANK_DEPTH], len(scored), True
 
     async def _from_champions(
         self, shape: Shape, vocabulary: Vocabulary, generation: int, stats: _Stats, seen: set[int]
-    ) -> tuple[dict[int, float], bool]:
-        """Scores of the most promising passages on the query's lists, and whether the lists
-        prove that no other passage is among the best RANK_DEPTH (or matches at all)."""
+    ) -> tuple[dict[int, float], bool, bool]:
+        """Scores of the most promising passages on the query's lists; whether the lists prove
+        that no other passage is among the best PROOF_DEPTH; whether none other matches."""
         need = RANK_DEPTH
         terms = champion_terms(shape, vocabulary)
         lists = await self.champions.lists(terms)
@@ -156,7 +158,7 @@ class Ranker:
             guides = {t for g in shape.wanted for t in guide_terms(g, vocabulary)}
             lists.update(await self.champions.lists(guides))
         if not lists:
-            return {}, False
+            return {}, False, False
         fresh = await self.champions.current(generation)
         groups = [lists_of(g, lists, vocabulary) for g in shape.wanted]
         exactly = fresh and plain(shape) and all(mode == OWN for mode, _ in groups)
@@ -164,10 +166,14 @@ class Ranker:
         if exactly and len(groups) == 1:  # one word (or pair): its list is its ranking
             found = groups[0][1][0]
             best = [r for r in found.rowids if r not in seen]
-            return {r: -weights[0] * found.impacts[found.where[r]] for r in best}, True
+            ranked = {r: -weights[0] * found.impacts[found.where[r]] for r in best}
+            return ranked, True, found.complete
         bounds: dict[int, float] = {}
         known: dict[int, int] = {}  # how many groups' own lists have the passage
         listed = {r for _, group_lists in groups for found in group_lists for r in found.rowids}
+        if not shape.match_any:  # only a complete list's passages can have all the groups
+            for found in (f for mode, gl in groups if mode != GUIDE for f in gl if f.complete):
+                listed.intersection_update(found.rowids)
         for rowid in listed:
             total, groups_known = 0.0, 0
             for weight, (mode, group_lists) in zip(weights, groups, strict=True):
@@ -196,19 +202,23 @@ class Ranker:
         scored = {r: -v for r, v in exact.items()}  # as bm25: lower is better
         if not fresh or shape.match_any or any(mode == GUIDE for mode, _ in groups):
             scored.update(await self._score(shape, set(unsure[:budget]), stats))
-            return scored, False
-        # Fagin's threshold: once no passage left unread can beat the need-th best read, stop.
+            return scored, False, False
+        # Fagin's threshold: once no passage left unread can beat the PROOF_DEPTH-th best read,
+        # stop: the first pages are exact, and later ones rank what was read.
         unseen = sum(w * floor(gl) for w, (_, gl) in zip(weights, groups, strict=True))
         if any(any(f.complete for f in gl) for _, gl in groups):
             unseen = 0.0  # a passage on no list lacks a group
         read = 0
         while True:
             ceiling = max(unseen, bounds[unsure[read]] if len(unsure) > read else 0.0)
-            top = heapq.nlargest(need, [-v for v in scored.values()])
-            if ceiling <= 0 or (len(top) >= need and top[-1] >= ceiling):
-                return scored, True
+            if ceiling <= 0:
+                return scored, True, True  # every passage that can match is read
+            top = heapq.nlargest(PROOF_DEPTH, [-v for v in scored.values()])
+            countable = unseen <= 0 and len(unsure) <= budget  # then read all: exact count
+            if not countable and len(top) >= PROOF_DEPTH and top[-1] >= ceiling:
+                return scored, True, False
             if read >= min(budget, len(unsure)):
-                return scored, False
+                return scored, False, False
             batch = unsure[read : min(budget, read + READ_BATCH)]
             scored.update(await self._score(shape, set(batch), stats))
             read += len(batch)
