@@ -39,9 +39,6 @@ CHAMPIONS = 200
 STOPWORD_CHAMPIONS = 1000
 #: Prefixes of these lengths have lists of their own (the index's own prefix lengths).
 PREFIX_LENGTHS = (2, 3)
-#: Two stopwords in a row ("of the") are a phrase FTS5 can only find by walking both words'
-#: whole index entries; such a pair gets a list of its own (key "of the"), as long as
-#: STOPWORD_CHAMPIONS, so a pair in fewer passages than that has every one of them on it.
 #: While the corpus keeps changing, the lists are rebuilt at most this often (seconds).
 REBUILD_EVERY = 60.0
 
@@ -126,12 +123,8 @@ def compute(
             fixed[key] = extra
         for pair in pairs_of(words_in, paired):
             counts[pair] = counts.get(pair, 0.0) + 1.0
-            if pair not in heaps:
-                heaps[pair], found_in[pair], sizes[pair] = [], 0, stopword_size
         for word, weight in fixed[key].items():
             counts[word] = counts.get(word, 0.0) + weight
-            if word not in heaps and " " in word:
-                heaps[word], found_in[word], sizes[word] = [], 0, stopword_size
         prefixed: dict[str, float] = {}
         for word, tf in counts.items():
             for prefix in prefix_keys(word) if " " not in word else ():
@@ -140,7 +133,10 @@ def compute(
         for word, tf in (*counts.items(), *prefixed.items()):
             heap = heaps.get(word)
             if heap is None:
-                continue
+                if " " not in word:
+                    continue
+                heap = heaps[word] = []  # a stopword pair's first passage
+                found_in[word], sizes[word] = 0, stopword_size
             found_in[word] += 1
             entry = (impact(tf, length, avgdl), -rowid)  # ties: the lower rowid first
             if len(heap) < sizes[word]:
@@ -156,11 +152,18 @@ def compute(
     return (str(generation[0]) if generation else "0"), lists
 
 
+def pair_key(first: str, second: str) -> str:
+    """The list key of two words in a row: "of the"."""
+    return f"{first} {second}"
+
+
 def pairs_of(words: list[str], paired: set[str]) -> list[str]:
-    """The keys of the stopword pairs in a column's words, once per occurrence."""
+    """The keys of the stopword pairs in a column's words, once per occurrence. Two stopwords
+    in a row are a phrase FTS5 finds only by walking both words' whole index entries, so each
+    such pair gets a list (STOPWORD_CHAMPIONS long: a rarer pair has every passage on it)."""
     if not paired:
         return []
-    return [f"{a} {b}" for a, b in itertools.pairwise(words) if a in paired and b in paired]
+    return [pair_key(a, b) for a, b in itertools.pairwise(words) if a in paired and b in paired]
 
 
 def prefix_keys(word: str) -> list[str]:
@@ -221,6 +224,17 @@ class Champions:
             wanted,
         )
         return {str(t): unpack(bytes(b), int(n)) for t, b, n in rows}
+
+    async def passages(self, terms: Iterable[str]) -> dict[str, int]:
+        """How many passages have each of ``terms`` that has a list, without reading it."""
+        wanted = sorted(set(terms))
+        if not wanted:
+            return {}
+        marks = ",".join("?" * len(wanted))
+        rows = await self.db.all(
+            f"SELECT term, passages FROM search_champions WHERE term IN ({marks})", wanted
+        )
+        return {str(t): int(n) for t, n in rows}
 
     async def keep_current(self, vocabulary: Vocabulary) -> None:
         """Start a build when the stored lists are for another corpus and one is needed."""

@@ -226,9 +226,9 @@ class Ranker:
     async def _pair_counts(self, shape: Shape, counts: list[int]) -> list[int]:
         """A phrase is in at most as many passages as its rarest stopword pair."""
         keys = [pair_keys(g.phrases[0]) if len(g.phrases) == 1 else [] for g in shape.wanted]
-        lists = await self.champions.lists(k for ks in keys for k in ks)
+        known = await self.champions.passages(k for ks in keys for k in ks)
         return [
-            min([n, *(lists[k].passages for k in ks if k in lists)])
+            min([n, *(known[k] for k in ks if k in known)])
             for n, ks in zip(counts, keys, strict=True)
         ]
 

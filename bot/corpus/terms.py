@@ -5,7 +5,7 @@ from __future__ import annotations
 import bisect
 import itertools
 
-from .champions import PREFIX_LENGTHS
+from .champions import PREFIX_LENGTHS, pair_key
 from .lexicon import Vocabulary
 from .scoring import Group, Phrase, Shape
 
@@ -21,7 +21,7 @@ def list_key(group: Group) -> str | None:
         return None
     phrase = group.phrases[0]
     if len(phrase.words) == 2 and not phrase.prefix:
-        return " ".join(phrase.words)
+        return pair_key(*phrase.words)
     if len(phrase.words) != 1:
         return None
     if not phrase.prefix:
@@ -72,7 +72,7 @@ def pair_keys(phrase: Phrase) -> list[str]:
     """The keys of a phrase's pairs of whole words: "the of of" -> "the of", "of of". A
     passage has the phrase at most as often as each of them."""
     whole = phrase.words[:-1] if phrase.prefix else phrase.words
-    return [f"{a} {b}" for a, b in itertools.pairwise(whole)]
+    return [pair_key(a, b) for a, b in itertools.pairwise(whole)]
 
 
 def group_count(group: Group, vocabulary: Vocabulary, rows: int) -> int:
@@ -90,7 +90,7 @@ def group_terms(group: Group, vocabulary: Vocabulary) -> list[str]:
         if phrase.prefix and len(phrase.words) > 1:  # "to the*": "to the", "to their", ...
             before = phrase.words[-2]
             ends = prefix_terms(vocabulary, phrase.words[-1])[:PREFIX_WORDS]
-            terms += [f"{before} {t}" for t in ends]
+            terms += [pair_key(before, t) for t in ends]
         terms += phrase.words[:-1] if phrase.prefix else phrase.words
         if phrase.prefix:
             terms += prefix_terms(vocabulary, phrase.words[-1])[:PREFIX_WORDS]
