@@ -16,9 +16,11 @@ import pytest
 from bot.core.db import Database
 from bot.corpus import champions, ranking
 from bot.corpus.ingest import sync_corpus
+from bot.corpus.lexicon import make_vocabulary
 from bot.corpus.query import parse_query
-from bot.corpus.scoring import Candidate, bm25, idf, index_averages, varints
+from bot.corpus.scoring import Candidate, Shape, bm25, idf, index_averages, varints
 from bot.corpus.search import shapes
+from bot.corpus.terms import FTS_MATCH, fts_cost, group_count
 from bot.corpus.tokens import tokens
 from bot.services import Services
 from tests.conftest import document_text, services_for
@@ -54,6 +56,7 @@ async def big(
     tmp_path: Path, big_folder: Path, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[Services]:
     monkeypatch.setattr(ranking, "EXACT_BUDGET", 300)
+    monkeypatch.setattr(ranking, "FTS_BUDGET", 300)
     monkeypatch.setattr(ranking, "ENUMERATE", 100)
     monkeypatch.setattr(ranking, "SMALL_CORPUS", 100)  # phrases of common words: the lists
     monkeypatch.setattr(champions, "CHAMPION_DF", 100)  # as in production: = ENUMERATE
@@ -158,6 +161,54 @@ async def test_page_one_is_the_best_of_every_match(big: Services, query: str) ->
     # Equal scores may come in any order: every result is as good as the truth's fifth.
     assert all(scores[r] <= fifth + 1e-12 for r in got), (query, got, truth[:5])
     assert [scores[r] for r in got] == sorted(scores[r] for r in got)
+
+
+async def test_every_way_agrees_where_fts5_is_cheap_enough_to_rank(
+    big: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At the production budget FTS5 ranks rare phrases and rare pairs itself, and a common
+    word is read off its list: page one is still the best of every match."""
+    monkeypatch.setattr(ranking, "FTS_BUDGET", 20_000)
+    vocabulary = await big.search.lexicon.current()
+    assert vocabulary is not None
+    for query in ("light", "word5 word7", '"word5 the"', '"the of"', "river -word3", "the"):
+        big.search.ranker._orders.clear()
+        exact, _ = shapes(parse_query(query), vocabulary)
+        truth = _truth(big.db.path, exact.fts())
+        scores = dict(truth)
+        got = await _ranked_rowids(big, query)
+        assert len(got) == min(5, len(truth)), query
+        assert all(scores[r] <= truth[len(got) - 1][1] + 1e-12 for r in got), query
+
+
+def test_fts5_s_cost_grows_with_the_entries_it_walks_and_the_matches_it_scores() -> None:
+    rows = 100_000
+    vocabulary = make_vocabulary(1, [("the", 90_000, "the"), ("tide", 50, "tide"), ("salt", 40, "salt"), ("sea", 3000, "sea")])  # fmt: skip
+
+    def cost(query: str, match_any: bool = False) -> float:
+        exact, _ = shapes(parse_query(query), vocabulary)
+        shape = Shape(exact.wanted, match_any=match_any)
+        counts = [group_count(g, vocabulary, rows) for g in shape.wanted]
+        return fts_cost(shape, counts, vocabulary, rows)
+
+    assert 90 < cost("tide salt") < 100  # both entries walked; together in next to no passage
+    assert cost("tide the") > 90_000  # FTS5 counts "the" before it scores a match
+    assert cost("sea") == 3000 + FTS_MATCH * 3000  # walked, then every match scored
+    assert cost('"tide the"') == cost("tide the")  # a phrase walks each of its words
+    assert cost("tide salt", match_any=True) == 90 + FTS_MATCH * 90
+
+
+async def test_a_rebuild_s_lists_replace_the_ones_kept_in_memory(
+    big: Services, big_folder: Path
+) -> None:
+    kept = (await big.search.champions.lists(["light"]))["light"]
+    path = big_folder / "volume-0.md"
+    path.write_text(re.sub(r"\blight\b", "", path.read_text(encoding="utf-8")), encoding="utf-8")
+    await sync_corpus(big.db, big_folder)
+    champions.build(big.db.path)  # what the worker runs (it waits a minute between builds)
+    now = (await big.search.champions.lists(["light"]))["light"]
+    stored = (await champions.Champions(big.db).lists(["light"]))["light"]
+    assert now.rowids == stored.rowids != kept.rowids
 
 
 async def test_a_phrase_of_common_words_shows_real_matches_best_first(big: Services) -> None:

@@ -19,7 +19,7 @@ import heapq
 import itertools
 import sqlite3
 import sys
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +41,9 @@ STOPWORD_CHAMPIONS = 1000
 PREFIX_LENGTHS = (2, 3)
 #: While the corpus keeps changing, the lists are rebuilt at most this often (seconds).
 REBUILD_EVERY = 60.0
+#: Unpacked lists are kept in memory up to this many passages in all (about 170 bytes each):
+#: the stopwords' lists are in most queries of common words, and unpacking one costs a ms.
+KEPT_PASSAGES = 200_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,6 +207,8 @@ class Champions:
     def __init__(self, db: Database) -> None:
         self.db = db
         self.worker = Worker(__name__, "search champion lists", every=REBUILD_EVERY)
+        self._kept: OrderedDict[tuple[str | None, str], ChampionList] = OrderedDict()
+        self._kept_passages = 0
 
     async def built_for(self) -> str | None:
         """The corpus generation the stored lists were computed from."""
@@ -215,15 +220,34 @@ class Champions:
         return await self.built_for() == str(generation)
 
     async def lists(self, terms: Iterable[str]) -> dict[str, ChampionList]:
+        """The stored lists of those of ``terms`` that have one."""
         wanted = sorted(set(terms))
         if not wanted:
             return {}
-        marks = ",".join("?" * len(wanted))
-        rows = await self.db.all(
-            f"SELECT term, rowids, passages FROM search_champions WHERE term IN ({marks})",
-            wanted,
-        )
-        return {str(t): unpack(bytes(b), int(n)) for t, b, n in rows}
+        built = await self.built_for()  # read first: a build committing meanwhile is missed
+        found = {t: self._kept[(built, t)] for t in wanted if (built, t) in self._kept}
+        missing = [t for t in wanted if t not in found]
+        for term in found:
+            self._kept.move_to_end((built, term))
+        if missing:  # a term with no list is looked up again: it costs an index probe
+            marks = ",".join("?" * len(missing))
+            rows = await self.db.all(
+                f"SELECT term, rowids, passages FROM search_champions WHERE term IN ({marks})",
+                missing,
+            )
+            for term, blob, passages in rows:
+                found[str(term)] = self._keep(
+                    (built, str(term)), unpack(bytes(blob), int(passages))
+                )
+        return found
+
+    def _keep(self, key: tuple[str | None, str], found: ChampionList) -> ChampionList:
+        self._kept[key] = found
+        self._kept_passages += len(found.rowids)
+        while self._kept_passages > KEPT_PASSAGES and len(self._kept) > 1:
+            _, dropped = self._kept.popitem(last=False)
+            self._kept_passages -= len(dropped.rowids)
+        return found
 
     async def passages(self, terms: Iterable[str]) -> dict[str, int]:
         """How many passages have each of ``terms`` that has a list, without reading it."""
