@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.core.db import Database
-from bot.corpus import meaning
+from bot.corpus import meaning, nearest
 from bot.corpus.ingest import sync_corpus
 from bot.services import Services
 from tests.conftest import document_text, services_for
@@ -119,3 +120,25 @@ async def test_pages_of_a_fused_search_reach_every_result_once(with_meaning: Ser
             seen += [h.passage.id for h in page.hits]
         assert len(seen) == len(set(seen)) == first.reachable, query
         assert first.total >= first.reachable
+
+
+async def test_the_pages_of_a_sentence_scan_the_vectors_once(
+    with_meaning: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scans: list[int] = []
+    scan = nearest._nearest
+
+    def counted(*args: object) -> list[tuple[int, float]]:
+        scans.append(1)
+        return scan(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(nearest, "_nearest", counted)
+    query = "a coffee shop that was waiting for you"
+    pages = [await with_meaning.search.search(query, limit=5, offset=o) for o in (0, 5, 10, 0)]
+    assert len(scans) == 1
+    assert [h.passage.id for h in pages[0].hits] == [h.passage.id for h in pages[3].hits]
+    index = with_meaning.search.meaning
+    assert index is not None and index._vectors is not None
+    index._vectors = replace(index._vectors, version=("other", "vectors"))  # as after a reload
+    await with_meaning.search.search(query, limit=5)
+    assert len(scans) == 2

@@ -7,6 +7,7 @@ import contextlib
 import logging
 import sqlite3
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,8 @@ RELOAD_EVERY = 10.0
 #: How long the first search waits for the stored vectors to be read (1M passages: ~1 s).
 FIRST_READ_WAIT = 0.5
 _CHUNK = 16_384  # rows scanned per step: 4 MB of float32 at a time, cache-sized
+#: The answers to this many recent questions are kept: every page of a query asks again.
+KEPT_ANSWERS = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +95,8 @@ class MeaningIndex:
         self._vectors: _Vectors | None = None
         self._loading: asyncio.Task[None] | None = None
         self._last_load = -RELOAD_EVERY
+        #: (vectors' version, text or rowid, k) -> nearest; only for the vectors in memory.
+        self._answers: OrderedDict[tuple[Any, ...], list[tuple[int, float]]] = OrderedDict()
 
     @property
     def available(self) -> bool:
@@ -137,7 +142,13 @@ class MeaningIndex:
         model, vectors = embedder(), self._vectors
         if model is None or vectors is None or not text.strip():
             return []
-        return await asyncio.to_thread(lambda: _nearest(vectors, model.embed([text])[0], k, None))
+        key = (vectors.version, "text", text, k)
+        if key not in self._answers:
+            found = await asyncio.to_thread(
+                lambda: _nearest(vectors, model.embed([text])[0], k, None)
+            )
+            self._keep(key, found)
+        return self._answered(key)
 
     async def near_passage(self, rowid: int, k: int) -> list[tuple[int, float]]:
         """The ``k`` passages nearest passage ``rowid`` (not itself), best first."""
@@ -149,7 +160,21 @@ class MeaningIndex:
         at = int(np.searchsorted(vectors.rowids, rowid))
         if at >= len(vectors.rowids) or vectors.rowids[at] != rowid:
             return []
-        return await asyncio.to_thread(_nearest, vectors, vectors.matrix[at], k, rowid)
+        key = (vectors.version, "passage", rowid, k)
+        if key not in self._answers:
+            self._keep(
+                key, await asyncio.to_thread(_nearest, vectors, vectors.matrix[at], k, rowid)
+            )
+        return self._answered(key)
+
+    def _keep(self, key: tuple[Any, ...], found: list[tuple[int, float]]) -> None:
+        self._answers[key] = found
+        while len(self._answers) > KEPT_ANSWERS:
+            self._answers.popitem(last=False)
+
+    def _answered(self, key: tuple[Any, ...]) -> list[tuple[int, float]]:
+        self._answers.move_to_end(key)
+        return list(self._answers[key])
 
     async def close(self, grace: float = 0.0) -> None:
         await self.worker.close(grace)
