@@ -142,3 +142,14 @@ async def test_the_pages_of_a_sentence_scan_the_vectors_once(
     index._vectors = replace(index._vectors, version=("other", "vectors"))  # as after a reload
     await with_meaning.search.search(query, limit=5)
     assert len(scans) == 2
+
+
+def test_the_nearest_are_the_highest_scores_in_order_at_any_size() -> None:
+    np = pytest.importorskip("numpy")
+    rng = np.random.default_rng(7)
+    for n, k in ((5, 20), (100, 20), (50_000, 20), (50_000, 1), (3000, 3000)):
+        scores = rng.standard_normal(n).astype(np.float32)
+        scores[rng.integers(0, n, n // 10)] = 0.5  # ties
+        got = nearest._best(scores, min(k, n))
+        expected = sorted(range(n), key=lambda i: (-scores[i], i))[: min(k, n)]
+        assert got.tolist() == expected

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from bot.core.db import Database
-from bot.corpus import champions, ranking
+from bot.corpus import champions, ranking, terms
 from bot.corpus.ingest import sync_corpus
 from bot.corpus.lexicon import make_vocabulary
 from bot.corpus.query import parse_query
@@ -56,7 +56,7 @@ async def big(
     tmp_path: Path, big_folder: Path, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[Services]:
     monkeypatch.setattr(ranking, "EXACT_BUDGET", 300)
-    monkeypatch.setattr(ranking, "FTS_BUDGET", 300)
+    monkeypatch.setattr(terms, "FTS_BUDGET", 300)
     monkeypatch.setattr(ranking, "ENUMERATE", 100)
     monkeypatch.setattr(ranking, "SMALL_CORPUS", 100)  # phrases of common words: the lists
     monkeypatch.setattr(champions, "CHAMPION_DF", 100)  # as in production: = ENUMERATE
@@ -168,7 +168,7 @@ async def test_every_way_agrees_where_fts5_is_cheap_enough_to_rank(
 ) -> None:
     """At the production budget FTS5 ranks rare phrases and rare pairs itself, and a common
     word is read off its list: page one is still the best of every match."""
-    monkeypatch.setattr(ranking, "FTS_BUDGET", 20_000)
+    monkeypatch.setattr(terms, "FTS_BUDGET", 20_000)
     vocabulary = await big.search.lexicon.current()
     assert vocabulary is not None
     for query in ("light", "word5 word7", '"word5 the"', '"the of"', "river -word3", "the"):
@@ -194,8 +194,27 @@ def test_fts5_s_cost_grows_with_the_entries_it_walks_and_the_matches_it_scores()
     assert 90 < cost("tide salt") < 100  # both entries walked; together in next to no passage
     assert cost("tide the") > 90_000  # FTS5 counts "the" before it scores a match
     assert cost("sea") == 3000 + FTS_MATCH * 3000  # walked, then every match scored
-    assert cost('"tide the"') == cost("tide the")  # a phrase walks each of its words
+    assert cost('"tide the"') > 2 * 90_000  # a phrase walks its words' positions too
     assert cost("tide salt", match_any=True) == 90 + FTS_MATCH * 90
+
+
+async def test_a_query_of_few_matches_is_ranked_once_counted_exactly_and_paged_whole(
+    big: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(terms, "FTS_BUDGET", 20_000)
+    vocabulary = await big.search.lexicon.current()
+    assert vocabulary is not None
+    for query in ("word5 word7", '"word5 the"', "zephyr"):
+        exact, _ = shapes(parse_query(query), vocabulary)
+        truth = [r for r, _ in _truth(big.db.path, exact.fts())]
+        first = await big.search.search(query, limit=5)
+        assert (first.total, first.capped, first.reachable) == (len(truth), False, len(truth))
+        rowids = dict(await big.db.all("SELECT id, rowid FROM passages"))
+        seen: list[int] = []
+        for offset in range(0, len(truth) + 5, 5):
+            page = await big.search.search(query, limit=5, offset=offset)
+            seen += [int(rowids[h.passage.id]) for h in page.hits]
+        assert sorted(seen) == sorted(truth), query
 
 
 async def test_a_rebuild_s_lists_replace_the_ones_kept_in_memory(

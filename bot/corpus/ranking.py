@@ -31,7 +31,7 @@ from .lexicon import Vocabulary
 from .scoring import K1, Candidate, Shape, bm25, idf, index_averages, varints
 from .terms import (
     champion_terms,
-    fts_cost,
+    cheap_for_fts,
     group_count,
     guide_terms,
     is_one_word,
@@ -40,9 +40,8 @@ from .terms import (
 )
 
 #: Ranked by FTS5 itself when the query's words' passage counts add up to at most this, or
-#: when ``terms.fts_cost`` estimates at most FTS_BUDGET index entries (about 5 ms).
+#: when ``terms.cheap_for_fts``.
 EXACT_BUDGET = 4000
-FTS_BUDGET = 80_000
 #: A query whose rarest word is in at most this many passages has all its matches scored. Any
 #: word in more has a champion list: CHAMPION_DF must not be above it.
 ENUMERATE = CHAMPION_DF
@@ -103,17 +102,25 @@ class Ranker:
         if shape.minus is not None:
             cost += sum(group_count(g, vocabulary, rows) for g in shape.minus.wanted)
         phrases = any(len(p.words) > 1 for g in shape.wanted for p in g.phrases)
+        by_fts = False
         if not (is_one_word(shape) and counts[0] > ENUMERATE):  # else its list is its ranking
-            if cost <= EXACT_BUDGET or (phrases and rows <= SMALL_CORPUS):
-                return await self._by_fts(shape, limit, offset)
-            if phrases:
+            by_fts = cost <= EXACT_BUDGET or (phrases and rows <= SMALL_CORPUS)
+            if not by_fts and phrases:
                 counts = await self._pair_counts(shape, counts)
-            if _cheap_for_fts(shape, counts, vocabulary, rows):
-                return await self._by_fts(shape, limit, offset)
-        key = (shape.fts(), generation, await self.champions.built_for())
+            by_fts = by_fts or cheap_for_fts(shape, counts, vocabulary, rows, ENUMERATE)
+        if by_fts and (sum(counts) if shape.match_any else min(counts)) > COUNT_CAP:
+            return await self._by_fts(shape, limit, offset)
+        # Few enough matches to rank them all at once (with their exact count, and every later
+        # page free), or a champion path's ranking: either is kept for the query's next pages.
+        built = "fts" if by_fts else await self.champions.built_for()
+        key = (shape.fts(), generation, built)
         if key not in self._orders:
-            stats = _Stats(rows, avgdl, [idf(rows, n) for n in counts])
-            self._orders[key] = await self._order(shape, vocabulary, generation, counts, stats)
+            if by_fts:
+                ranked = await self._by_fts(shape, COUNT_CAP, 0, count=False)
+                self._orders[key] = list(ranked.rowids), len(ranked.rowids), False
+            else:
+                stats = _Stats(rows, avgdl, [idf(rows, n) for n in counts])
+                self._orders[key] = await self._order(shape, vocabulary, generation, counts, stats)
             while len(self._orders) > ORDERS_KEPT:
                 self._orders.popitem(last=False)
         self._orders.move_to_end(key)
@@ -250,13 +257,16 @@ class Ranker:
             self._averages_of = generation, index_averages(bytes(block[0]) if block else b"")
         return self._averages_of[1]
 
-    async def _by_fts(self, shape: Shape, limit: int, offset: int) -> Ranked:
+    async def _by_fts(self, shape: Shape, limit: int, offset: int, count: bool = True) -> Ranked:
+        """FTS5 ranks every match; the matches are counted (up to COUNT_CAP) if ``count``."""
         expression = shape.fts()
         rows = await self.db.all(
             """SELECT rowid FROM passages_fts WHERE passages_fts MATCH ?
             ORDER BY bm25(passages_fts, 1.0, 0.5, 0.5), rowid LIMIT ? OFFSET ?""",
             (expression, limit, offset),
         )
+        if not count:
+            return Ranked(tuple(int(r[0]) for r in rows), len(rows), False, len(rows))
         counted = await self.db.one(
             """SELECT count(*) FROM (SELECT 1 FROM passages_fts WHERE passages_fts MATCH ?
             LIMIT ?)""",
@@ -292,16 +302,6 @@ class Ranker:
             if score is not None:
                 scored[candidate.rowid] = score
         return scored
-
-
-def _cheap_for_fts(shape: Shape, counts: list[int], vocabulary: Vocabulary, rows: int) -> bool:
-    """Whether FTS5 ranks every match about as fast as the other ways would: its estimated
-    cost is small, or the query is one rare phrase (listing its matches walks the same index
-    entries, and FTS5 scores them in C, five times faster than reading and scoring them)."""
-    alone = len(shape.wanted) == 1 and not shape.excluded and shape.minus is None
-    return (alone and counts[0] <= ENUMERATE) or fts_cost(
-        shape, counts, vocabulary, rows
-    ) <= FTS_BUDGET
 
 
 def _prefix_phrase(shape: Shape) -> bool:

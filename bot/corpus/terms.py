@@ -13,8 +13,13 @@ from .scoring import Group, Phrase, Shape
 #: A common prefix draws on the champion lists of at most this many of its words.
 PREFIX_WORDS = 12
 #: Scoring one match costs FTS5 about as much as walking this many index entries (measured:
-#: about 0.06 µs an entry, 2-4 µs a match)...
+#: 0.03-0.06 µs an entry, 2-4 µs a match); a phrase's entries cost this many times more, as
+#: their positions are read too...
 FTS_MATCH = 40
+FTS_POSITIONS = 2
+#: FTS5 ranks a query itself up to this cost (10-15 ms at worst on the project's machine; for
+#: two words at 1M passages its p99 is still below the champion lists').
+FTS_BUDGET = 300_000
 #: ...and words co-occur up to this many times more often than if they were independent.
 FTS_MARGIN = 4
 
@@ -118,15 +123,29 @@ def champion_terms(shape: Shape, vocabulary: Vocabulary) -> set[str]:
 
 def fts_cost(shape: Shape, counts: list[int], vocabulary: Vocabulary, rows: int) -> float:
     """About what FTS5's own ``ORDER BY bm25`` costs for ``shape``, in index entries walked:
-    it walks every word's whole entry (to count each phrase) and then scores every match,
-    which costs about as much as FTS_MATCH entries. ``counts`` go with ``shape.wanted``."""
+    it walks every word's whole entry (to count each phrase; a phrase's words with their
+    positions) and then scores every match, which costs about as much as FTS_MATCH entries.
+    ``counts`` go with ``shape.wanted``."""
     walked = 0
     for group in (*shape.wanted, *shape.excluded, *(shape.minus.wanted if shape.minus else ())):
         for phrase in group.phrases:
-            walked += sum(vocabulary.count(w) for w in phrase.words[:-1])
-            walked += phrase_count(Phrase(phrase.words[-1:], phrase.prefix), vocabulary, rows)
+            words = sum(vocabulary.count(w) for w in phrase.words[:-1])
+            words += phrase_count(Phrase(phrase.words[-1:], phrase.prefix), vocabulary, rows)
+            walked += words * (FTS_POSITIONS if len(phrase.words) > 1 else 1)
     if shape.match_any:
         matches = float(sum(counts))
     else:  # as if the groups were independent, with a margin: words keep company
         matches = min(min(counts), rows * math.prod(n / rows for n in counts) * FTS_MARGIN)
     return walked + FTS_MATCH * matches
+
+
+def cheap_for_fts(
+    shape: Shape, counts: list[int], vocabulary: Vocabulary, rows: int, rare: int
+) -> bool:
+    """Whether FTS5 ranks every match about as fast as the other ways would: its estimated
+    cost is at most FTS_BUDGET, or the query is one phrase in at most ``rare`` passages
+    (listing its matches walks the same index entries, and FTS5 scores them in C, five times
+    faster than reading and scoring them in Python)."""
+    alone = len(shape.wanted) == 1 and not shape.excluded and shape.minus is None
+    cheap = fts_cost(shape, counts, vocabulary, rows) <= FTS_BUDGET
+    return cheap or (alone and counts[0] <= rare)
