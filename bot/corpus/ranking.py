@@ -108,16 +108,13 @@ class Ranker:
             if not by_fts and phrases:
                 counts = await self._pair_counts(shape, counts)
             by_fts = by_fts or cheap_for_fts(shape, counts, vocabulary, rows, ENUMERATE)
-        if by_fts and (sum(counts) if shape.match_any else min(counts)) > COUNT_CAP:
-            return await self._by_fts(shape, limit, offset)
-        # Few enough matches to rank them all at once (with their exact count, and every later
-        # page free), or a champion path's ranking: either is kept for the query's next pages.
+        # FTS5's ranking of the first COUNT_CAP (which counts them too: a second walk for the
+        # count cost as much again), or a champion path's: either is kept for the next pages.
         built = "fts" if by_fts else await self.champions.built_for()
         key = (shape.fts(), generation, built)
         if key not in self._orders:
             if by_fts:
-                ranked = await self._by_fts(shape, COUNT_CAP, 0, count=False)
-                self._orders[key] = list(ranked.rowids), len(ranked.rowids), False
+                self._orders[key] = await self._by_fts(shape)
             else:
                 stats = _Stats(rows, avgdl, [idf(rows, n) for n in counts])
                 self._orders[key] = await self._order(shape, vocabulary, generation, counts, stats)
@@ -154,8 +151,10 @@ class Ranker:
         # Too few on the lists: add matches. FTS5 merges every word of a phrase's prefix
         # ("to the"*: the, their, then, ...) before it yields a first match, which no time
         # limit interrupts (25 ms at 100k passages), so such a query scans only for page two.
+        # The other forms' tier (``minus``) does not scan: its words are common (or it would be
+        # FTS5's), so finding the first match that lacks the exact forms can walk them whole.
         enough = PROOF_DEPTH if _prefix_phrase(shape) else RANK_DEPTH
-        if len(scored) < enough and not proven:
+        if len(scored) < enough and not proven and shape.minus is None:
             listed = await self._listed(positive, TEXT_BUDGET, seconds=SCAN_SECONDS)
             scored.update(await self._score(shape, set(listed) - set(scored), stats))
         if is_one_word(shape):  # its whole list, and the vocabulary's count
@@ -257,23 +256,15 @@ class Ranker:
             self._averages_of = generation, index_averages(bytes(block[0]) if block else b"")
         return self._averages_of[1]
 
-    async def _by_fts(self, shape: Shape, limit: int, offset: int, count: bool = True) -> Ranked:
-        """FTS5 ranks every match; the matches are counted (up to COUNT_CAP) if ``count``."""
-        expression = shape.fts()
+    async def _by_fts(self, shape: Shape) -> tuple[list[int], int, bool]:
+        """FTS5 ranks every match: the best COUNT_CAP, how many (up to it), whether more."""
         rows = await self.db.all(
             """SELECT rowid FROM passages_fts WHERE passages_fts MATCH ?
-            ORDER BY bm25(passages_fts, 1.0, 0.5, 0.5), rowid LIMIT ? OFFSET ?""",
-            (expression, limit, offset),
+            ORDER BY bm25(passages_fts, 1.0, 0.5, 0.5), rowid LIMIT ?""",
+            (shape.fts(), COUNT_CAP + 1),
         )
-        if not count:
-            return Ranked(tuple(int(r[0]) for r in rows), len(rows), False, len(rows))
-        counted = await self.db.one(
-            """SELECT count(*) FROM (SELECT 1 FROM passages_fts WHERE passages_fts MATCH ?
-            LIMIT ?)""",
-            (expression, COUNT_CAP),
-        )
-        total = int(counted[0])
-        return Ranked(tuple(int(r[0]) for r in rows), total, total >= COUNT_CAP, total)
+        order = [int(r[0]) for r in rows[:COUNT_CAP]]
+        return order, len(order), len(rows) > COUNT_CAP
 
     async def _listed(self, shape: Shape, limit: int, seconds: float | None = None) -> list[int]:
         """Matches in rowid order, without ranking; for at most ``seconds`` if given."""
