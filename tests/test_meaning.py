@@ -153,3 +153,21 @@ def test_the_nearest_are_the_highest_scores_in_order_at_any_size() -> None:
         got = nearest._best(scores, min(k, n))
         expected = sorted(range(n), key=lambda i: (-scores[i], i))[: min(k, n)]
         assert got.tolist() == expected
+
+
+def test_a_scan_split_over_two_threads_finds_what_one_finds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    np = pytest.importorskip("numpy")
+    rng = np.random.default_rng(3)
+    matrix = rng.integers(-127, 128, (10_000, meaning.DIMS), dtype=np.int8)
+    vectors = nearest._Vectors(("v", "1"), matrix, np.arange(5, 10_005, dtype=np.int64))
+    query = matrix[42]
+    one = nearest._nearest(vectors, query, 20, skip=47)
+    monkeypatch.setattr(nearest, "SPLIT_FROM", 0)
+    two = nearest._nearest(vectors, query, 20, skip=47)
+    assert two == one and len(one) == 20
+    assert one[0][0] != 47 and 47 not in [r for r, _ in one]  # the passage itself is skipped
+    scores = matrix.astype(np.float32) @ query.astype(np.float32)
+    scores[42] = -np.inf
+    assert [r for r, _ in one] == [int(i) + 5 for i in np.argsort(-scores, kind="stable")[:20]]

@@ -15,6 +15,7 @@ import pytest
 
 from bot.core.db import Database
 from bot.corpus import champions, ranking, terms
+from bot.corpus.bounds import GUIDE, OWN, bound, summed
 from bot.corpus.ingest import sync_corpus
 from bot.corpus.lexicon import make_vocabulary
 from bot.corpus.query import parse_query
@@ -331,3 +332,22 @@ async def test_pages_of_a_common_query_never_repeat_and_reach_as_far_as_they_say
         if page == pages:
             assert not results.hits  # the last page the pager offers is the last with results
     assert len(seen) == len(set(seen)) == first.reachable
+
+
+def test_summed_bounds_are_the_bounds_passage_by_passage() -> None:
+    rng = random.Random(5)
+
+    def a_list() -> champions.ChampionList:
+        rowids = rng.sample(range(500), rng.randint(0, 120))
+        impacts = sorted((rng.random() for _ in rowids), reverse=True)
+        return champions.ChampionList(rowids, impacts, {r: i for i, r in enumerate(rowids)}, 900)
+
+    groups = [[a_list()] if rng.random() < 0.8 else [] for _ in range(8)]
+    weights = [rng.uniform(0.5, 9) for _ in groups]
+    bounds, known = summed(weights, groups)
+    listed = {r for gl in groups for found in gl for r in found.rowids}
+    assert set(bounds) == set(known) == listed
+    for rowid in listed:
+        parts = [bound(rowid, OWN if gl else GUIDE, gl, True) for gl in groups]
+        assert bounds[rowid] == sum(w * v for w, (v, _) in zip(weights, parts, strict=True))
+        assert known[rowid] == sum(on for _, on in parts)

@@ -69,3 +69,19 @@ def head(found: ChampionList, depth: int) -> ChampionList:
         return found
     rowids = found.rowids[:depth]
     return ChampionList(rowids, found.impacts[:depth], {r: i for i, r in enumerate(rowids)})
+
+
+def summed(
+    weights: list[float], groups: list[list[ChampionList]]
+) -> tuple[dict[int, float], dict[int, int]]:
+    """For any of several plain words (each group its own list or none): each listed passage's
+    bound, the weighted sum of its impacts, and on how many lists it is. What ``bound`` gives
+    passage by passage, summed list by list."""
+    bounds: dict[int, float] = {}
+    known: dict[int, int] = {}
+    for weight, group_lists in zip(weights, groups, strict=True):
+        for found in group_lists:
+            for rowid, impact in zip(found.rowids, found.impacts, strict=True):
+                bounds[rowid] = bounds.get(rowid, 0.0) + weight * impact
+                known[rowid] = known.get(rowid, 0) + 1
+    return bounds, known

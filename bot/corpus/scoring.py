@@ -9,6 +9,7 @@ with the same formula (``fts5_aux.c``): k1 = 1.2, b = 0.75, column weights, idf 
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -92,10 +93,13 @@ class Candidate:
     rowid: int
     columns: tuple[list[str], list[str], list[str]]  # text, title, author
     length: int  # all columns, as FTS5 counts it (its docsize table)
+    #: Each column's words counted: a single word's frequency without walking the column.
+    counts: tuple[Counter[str], ...] = ()
 
     @classmethod
     def of(cls, rowid: int, text: str, title: str, author: str | None, length: int) -> Candidate:
-        return cls(rowid, (tokens(text), _tokens_of(title), _tokens_of(author or "")), length)
+        columns = (tokens(text), _tokens_of(title), _tokens_of(author or ""))
+        return cls(rowid, columns, length, tuple(Counter(c) for c in columns))
 
 
 _tokens_of = lru_cache(maxsize=4096)(tokens)  # titles and authors repeat: one per document
@@ -105,6 +109,11 @@ def frequency(candidate: Candidate, group: Group) -> float:
     """The group's weighted count of occurrences in the passage (FTS5's ``aFreq``)."""
     total = 0.0
     for phrase in group.phrases:
+        if candidate.counts and len(phrase.words) == 1 and not phrase.prefix:
+            word = phrase.words[0]
+            for weight, counted in zip(WEIGHTS, candidate.counts, strict=True):
+                total += weight * counted[word]
+            continue
         for weight, words in zip(WEIGHTS, candidate.columns, strict=True):
             total += weight * len(positions(words, phrase))
     return total
