@@ -10,6 +10,7 @@ import re
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -216,6 +217,34 @@ async def test_a_query_of_few_matches_is_ranked_once_counted_exactly_and_paged_w
             page = await big.search.search(query, limit=5, offset=offset)
             seen += [int(rowids[h.passage.id]) for h in page.hits]
         assert sorted(seen) == sorted(truth), query
+
+
+async def test_a_rare_phrase_of_common_words_is_ranked_and_counted_exactly(
+    big: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A phrase whose words' counts allow many matches, but that FTS5 finds in few passages:
+    FTS5 ranks it, no passage's text is read and scored in Python."""
+    read: list[int] = []
+    score = ranking.Ranker._score
+
+    async def counted(self: ranking.Ranker, *args: Any) -> dict[int, float]:
+        read.append(1)
+        return await score(self, *args)
+
+    monkeypatch.setattr(ranking.Ranker, "_score", counted)
+    vocabulary = await big.search.lexicon.current()
+    assert vocabulary is not None
+    for query in ('"light river and"', '"river the light"'):
+        exact, _ = shapes(parse_query(query), vocabulary)
+        assert (
+            min(vocabulary.count(w) for w in exact.wanted[0].phrases[0].words) > ranking.ENUMERATE
+        )
+        truth = _truth(big.db.path, exact.fts())
+        assert 0 < len(truth) <= ranking.ENUMERATE, query
+        results = await big.search.search(query, limit=5)
+        assert (results.total, results.capped) == (len(truth), False)
+        assert await _ranked_rowids(big, query) == [r for r, _ in truth[:5]]
+    assert not read
 
 
 async def test_a_rebuild_s_lists_replace_the_ones_kept_in_memory(

@@ -88,3 +88,17 @@ async def test_a_word_is_not_split_into_stopwords(store: Services) -> None:
         results = await store.search.search(word, limit=50)
         marked = set().union(*(_marked(h.snippet) for h in results.hits)) if results.hits else set()
         assert marked <= {word, word + "s"}, (word, marked)  # never "no thing", "of ten"
+
+
+async def test_stopwords_are_never_joined_into_a_word(tmp_path: Path) -> None:
+    folder = tmp_path / "p"
+    folder.mkdir()
+    body = "Ask thea about it.\n\nWe saw the a-frame.\n\nShe wrote an e-mail."
+    (folder / "a.md").write_text(document_text(body), encoding="utf-8")
+    async with await Database.open(tmp_path / "db.sqlite3") as db:
+        await sync_corpus(db, folder)
+        services = services_for(db)
+        found = [h.passage.id for h in (await services.search.search('"the a"')).hits]
+        assert found == ["a-2"]  # not "thea" in a-1
+        joined = {h.passage.id for h in (await services.search.search('"e mail"')).hits}
+        assert joined == {"a-3"}

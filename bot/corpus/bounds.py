@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from .champions import ChampionList
 from .lexicon import Vocabulary
-from .scoring import Group
+from .scoring import Group, Shape
 from .terms import group_terms, guide_terms, list_key, pair_keys
 
 #: A prefix or a phrase draws on the first this many passages of each of its words' lists.
@@ -84,4 +84,27 @@ def summed(
             for rowid, impact in zip(found.rowids, found.impacts, strict=True):
                 bounds[rowid] = bounds.get(rowid, 0.0) + weight * impact
                 known[rowid] = known.get(rowid, 0) + 1
+    return bounds, known
+
+
+def passage_bounds(
+    shape: Shape, groups: list[tuple[str, list[ChampionList]]], weights: list[float]
+) -> tuple[dict[int, float], dict[int, int]]:
+    """Each listed passage's bound, and how many groups' own lists have it."""
+    bounds: dict[int, float] = {}
+    known: dict[int, int] = {}  # how many groups' own lists have the passage
+    listed = {r for _, group_lists in groups for found in group_lists for r in found.rowids}
+    if not shape.match_any:  # only a complete list's passages can have all the groups
+        for found in (f for mode, gl in groups if mode != GUIDE for f in gl if f.complete):
+            listed.intersection_update(found.rowids)
+    for rowid in listed:
+        total, groups_known = 0.0, 0
+        for weight, (mode, group_lists) in zip(weights, groups, strict=True):
+            value, on_list = bound(rowid, mode, group_lists, shape.match_any)
+            if value is None:  # off a list that has every passage with the group
+                break
+            total += weight * value
+            groups_known += on_list
+        else:
+            bounds[rowid], known[rowid] = total, groups_known
     return bounds, known

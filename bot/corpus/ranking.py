@@ -25,8 +25,8 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from ..core.db import Database
-from .bounds import GUIDE, OWN, bound, floor, lists_of, summed
-from .champions import CHAMPION_DF, ChampionList, Champions
+from .bounds import GUIDE, OWN, floor, lists_of, passage_bounds, summed
+from .champions import CHAMPION_DF, Champions
 from .lexicon import Vocabulary
 from .scoring import K1, Candidate, Shape, bm25, idf, index_averages, varints
 from .terms import (
@@ -35,8 +35,10 @@ from .terms import (
     group_count,
     guide_terms,
     is_one_word,
+    one_phrase,
     pair_keys,
     plain,
+    prefix_phrase,
 )
 
 #: Ranked by FTS5 itself when the query's words' passage counts add up to at most this, or
@@ -91,6 +93,7 @@ class Ranker:
         self._orders: OrderedDict[tuple[str, int, str | None], tuple[list[int], int, bool]]
         self._orders = OrderedDict()
         self._averages_of: tuple[int, tuple[int, float]] | None = None
+        self._common: OrderedDict[tuple[str, int], None] = OrderedDict()  # phrases: > ENUMERATE
 
     async def rank(
         self, shape: Shape, vocabulary: Vocabulary, generation: int, *, limit: int, offset: int
@@ -110,8 +113,18 @@ class Ranker:
             by_fts = by_fts or cheap_for_fts(shape, counts, vocabulary, rows, ENUMERATE)
         # FTS5's ranking of the first COUNT_CAP (which counts them too: a second walk for the
         # count cost as much again), or a champion path's: either is kept for the next pages.
+        expression = shape.fts()
+        by_fts = by_fts or (expression, generation, "fts") in self._orders
+        if not by_fts and one_phrase(shape) and (expression, generation) not in self._common:
+            # How rare a phrase is, only FTS5 knows; counting to ENUMERATE stops early when it
+            # is common. When rare, FTS5 ranks it exactly, and faster than the lists guess.
+            by_fts = len(await self._listed(shape, ENUMERATE + 1)) <= ENUMERATE
+            if not by_fts:
+                self._common[expression, generation] = None
+                while len(self._common) > ORDERS_KEPT:
+                    self._common.popitem(last=False)
         built = "fts" if by_fts else await self.champions.built_for()
-        key = (shape.fts(), generation, built)
+        key = (expression, generation, built)
         if key not in self._orders:
             if by_fts:
                 self._orders[key] = await self._by_fts(shape)
@@ -155,7 +168,7 @@ class Ranker:
         # limit interrupts (25 ms at 100k passages), so such a query scans only for page two.
         # The other forms' tier (``minus``) does not scan: its words are common (or it would be
         # FTS5's), so finding the first match that lacks the exact forms can walk them whole.
-        enough = PROOF_DEPTH if _prefix_phrase(shape) else RANK_DEPTH
+        enough = PROOF_DEPTH if prefix_phrase(shape) else RANK_DEPTH
         if len(scored) < enough and not proven and shape.minus is None:
             listed = await self._listed(positive, TEXT_BUDGET, seconds=SCAN_SECONDS)
             scored.update(await self._score(shape, set(listed) - set(scored), stats))
@@ -190,7 +203,7 @@ class Ranker:
         if shape.match_any and all(mode == OWN or not gl for mode, gl in groups):
             bounds, known = summed(weights, [gl for _, gl in groups])  # the same, faster
         else:
-            bounds, known = self._bounds(shape, groups, weights)
+            bounds, known = passage_bounds(shape, groups, weights)
         exact: dict[int, float] = {}
         unsure: list[int] = []
         for rowid in sorted(bounds, key=lambda r: (-bounds[r], r)):
@@ -229,29 +242,6 @@ class Ranker:
             batch = unsure[read : min(budget, read + READ_BATCH)]
             scored.update(await self._score(shape, set(batch), stats))
             read += len(batch)
-
-    @staticmethod
-    def _bounds(
-        shape: Shape, groups: list[tuple[str, list[ChampionList]]], weights: list[float]
-    ) -> tuple[dict[int, float], dict[int, int]]:
-        """Each listed passage's bound, and how many groups' own lists have it."""
-        bounds: dict[int, float] = {}
-        known: dict[int, int] = {}  # how many groups' own lists have the passage
-        listed = {r for _, group_lists in groups for found in group_lists for r in found.rowids}
-        if not shape.match_any:  # only a complete list's passages can have all the groups
-            for found in (f for mode, gl in groups if mode != GUIDE for f in gl if f.complete):
-                listed.intersection_update(found.rowids)
-        for rowid in listed:
-            total, groups_known = 0.0, 0
-            for weight, (mode, group_lists) in zip(weights, groups, strict=True):
-                value, on_list = bound(rowid, mode, group_lists, shape.match_any)
-                if value is None:  # off a list that has every passage with the group
-                    break
-                total += weight * value
-                groups_known += on_list
-            else:
-                bounds[rowid], known[rowid] = total, groups_known
-        return bounds, known
 
     async def _pair_counts(self, shape: Shape, counts: list[int]) -> list[int]:
         """A phrase is in at most as many passages as its rarest stopword pair."""
@@ -306,10 +296,6 @@ class Ranker:
             if score is not None:
                 scored[candidate.rowid] = score
         return scored
-
-
-def _prefix_phrase(shape: Shape) -> bool:
-    return any(p.prefix and len(p.words) > 1 for g in shape.wanted for p in g.phrases)
 
 
 def _sorted(scored: dict[int, float]) -> list[int]:

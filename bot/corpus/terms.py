@@ -149,3 +149,14 @@ def cheap_for_fts(
     alone = len(shape.wanted) == 1 and not shape.excluded and shape.minus is None
     cheap = fts_cost(shape, counts, vocabulary, rows) <= FTS_BUDGET
     return cheap or (alone and counts[0] <= rare)
+
+
+def one_phrase(shape: Shape) -> bool:
+    """One phrase of several words, nothing else."""
+    plain = len(shape.wanted) == 1 and not shape.excluded and shape.minus is None
+    return plain and len(shape.wanted[0].phrases) == 1 and len(shape.wanted[0].phrases[0].words) > 1
+
+
+def prefix_phrase(shape: Shape) -> bool:
+    """Some phrase of several words ends in a prefix (\"to the\"*)."""
+    return any(p.prefix and len(p.words) > 1 for g in shape.wanted for p in g.phrases)

@@ -17,8 +17,8 @@ MAX_FORMS = 8
 def _term_group(term: Term, vocabulary: Vocabulary | None, forms: bool) -> Group:
     phrases = [Phrase(term.words, term.prefix)]
     if vocabulary is not None and len(term.words) > 1 and not term.prefix:
-        joined = "".join(term.words)  # "e-mail" is also "email"
-        if vocabulary.count(joined):
+        joined = "".join(term.words)  # "e-mail" is also "email", but "the a" is not "thea"
+        if vocabulary.count(joined) and not STOPWORDS.intersection(term.words):
             phrases.append(Phrase((joined,)))
     if forms and vocabulary is not None and len(term.words) == 1 and not term.prefix:
         word = term.words[0]
