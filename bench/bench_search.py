@@ -8,7 +8,9 @@ file, builds what search builds in the background (vocabulary, champion lists, v
 timed), then runs every query class through Lectern's own ``PassageSearch.search``. Beside it,
 in the same process on the same database: FTS5 ranking every match (``ORDER BY bm25``, no cap:
 also the truth for recall) and LIKE. recall@5: of Lectern's word ranking's first five, how many
-are among the exact first five (a passage tied with the fifth counts). Markdown tables.
+are among the exact first five (a passage tied with the fifth counts). Each query runs three
+times; "first-run p99" is over the first runs alone, before anything of the query is kept in
+memory (its ranking, its nearest vectors). Markdown tables.
 """
 
 from __future__ import annotations
@@ -171,8 +173,8 @@ async def bench_size(size: int, count: int) -> None:
         texts = [str(t) for _, t in picked]
         classes = queries(size, count, texts)
         sample_ids = [str(r) for r, _ in picked]
-        print("\n| class | n | Lectern p50 ms | p99 ms | target | recall@5 | FTS5 unbounded p50 | p99 "
-              "| LIKE p50 | p99 | p50 vs FTS5 |\n|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|")  # fmt: skip
+        print("\n| class | n | Lectern p50 ms | p99 ms | first-run p99 | target | recall@5 | FTS5 unbounded p50 | p99 "
+              "| LIKE p50 | p99 | p50 vs FTS5 |\n|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|")  # fmt: skip
         for name, items in [*classes.items(), ("more like this", sample_ids)]:
             if name == "more like this":
 
@@ -234,7 +236,8 @@ async def bench_size(size: int, count: int) -> None:
                         recalls.append(value)
             r5 = f"{statistics.mean(recalls):.3f}" if recalls else "n/a"
             ok = "PASS" if p(ours, 0.99) <= target_ms(size) else "FAIL"
-            print(f"| {name} | {len(ours)} | {fmt_ms(p(ours, .5))} | {fmt_ms(p(ours, .99))} | "
+            first = ours[: len(items)]  # each query's first run: nothing of it kept yet
+            print(f"| {name} | {len(ours)} | {fmt_ms(p(ours, .5))} | {fmt_ms(p(ours, .99))} | {fmt_ms(p(first, .99))} | "
                   f"≤ {target_ms(size):.0f} {ok} | {r5} | {fmt_ms(p(fts, .5))} | {fmt_ms(p(fts, .99))} | "
                   f"{fmt_ms(p(like, .5))} | {fmt_ms(p(like, .99))} | {p(fts, .5) / p(ours, .5):.1f}x |",
                   flush=True)  # fmt: skip

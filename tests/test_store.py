@@ -229,8 +229,10 @@ async def test_matches_are_counted_up_to_a_thousand(tmp_path: Path) -> None:
     async with await Database.open(tmp_path / "db.sqlite3") as db:
         store = services_for(db)
         await sync_corpus(store.db, folder)
-        results = await store.search.search("common", limit=3)
+        results = await store.search.search("common word", limit=3)
         assert results.capped and results.total == COUNT_CAP
+        one = await store.search.search("common", limit=3)  # a word: the vocabulary counts it
+        assert not one.capped and one.total == RANK_CAP + 200
         rare = await store.search.search("number 7", limit=3)
         assert not rare.capped
 
@@ -440,3 +442,13 @@ async def test_random_author_within_a_kind_or_document_is_exact(tmp_path: Path) 
     assert threads == {"a", "b", "c"}
     assert poem is not None and poem.text == "Verse."
     assert none is None and mismatch is None
+
+
+async def test_a_read_given_a_time_limit_ends_or_says_it_did_not(tmp_path: Path) -> None:
+    slow = """WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
+        SELECT max(i) FROM n"""
+    async with await Database.open(tmp_path / "db.sqlite3") as db:
+        assert await db.all_within(slow, (10,), seconds=1.0) == [(10,)]
+        assert await db.all_within(slow, (10**9,), seconds=0.01) is None  # minutes, untimed
+        assert await db.first_rows("SELECT 1 UNION ALL SELECT 2", (), limit=1, seconds=1) == [(1,)]
+        assert await db.one("SELECT 1") == (1,)  # the bot's own connection was never stopped

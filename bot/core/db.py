@@ -129,9 +129,19 @@ class Database:
         cannot be known before (FTS5 checking a phrase of common words passage by passage);
         it runs on a connection of its own, so no other query is ever cut short."""
         async with self._scan_lock:
-            return await asyncio.to_thread(self._first_rows, sql, params, limit, seconds)
+            rows, _ = await asyncio.to_thread(self._first_rows, sql, params, limit, seconds)
+        return rows
 
-    def _first_rows(self, sql: str, params: Params, limit: int, seconds: float) -> list[Any]:
+    async def all_within(self, sql: str, params: Params, *, seconds: float) -> list[Any] | None:
+        """Every row of a read that ends within ``seconds``, or None when it does not (on the
+        scanning connection, like :meth:`first_rows`)."""
+        async with self._scan_lock:
+            rows, done = await asyncio.to_thread(self._first_rows, sql, params, None, seconds)
+        return rows if done else None
+
+    def _first_rows(
+        self, sql: str, params: Params, limit: int | None, seconds: float
+    ) -> tuple[list[Any], bool]:
         if self._scanner is None:
             self._scanner = sqlite3.connect(self.path, check_same_thread=False)
         deadline = time.monotonic() + seconds
@@ -139,8 +149,8 @@ class Database:
         rows: list[Any] = []
         try:
             cursor = self._scanner.execute(sql, params)
-            while len(rows) < limit:
-                batch = cursor.fetchmany(min(64, limit - len(rows)))
+            while limit is None or len(rows) < limit:
+                batch = cursor.fetchmany(64 if limit is None else min(64, limit - len(rows)))
                 if not batch:
                     break
                 rows += batch
@@ -148,9 +158,10 @@ class Database:
         except sqlite3.OperationalError as error:
             if "interrupt" not in str(error):
                 raise
+            return rows, False
         finally:
             self._scanner.set_progress_handler(None, 0)
-        return rows
+        return rows, True
 
     @property
     def connection(self) -> aiosqlite.Connection:

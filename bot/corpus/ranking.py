@@ -23,6 +23,7 @@ import heapq
 import json
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import Any
 
 from ..core.db import Database
 from .bounds import GUIDE, OWN, floor, lists_of, passage_bounds, summed
@@ -37,6 +38,7 @@ from .terms import (
     is_one_word,
     one_phrase,
     pair_keys,
+    paired_or_prefix,
     plain,
     prefix_phrase,
 )
@@ -50,6 +52,11 @@ ENUMERATE = CHAMPION_DF
 #: Up to this many passages, FTS5 ranks every match of a phrase itself (a few ms); past it, a
 #: phrase of common words is checked passage by passage and takes the champion lists' path.
 SMALL_CORPUS = 25_000
+#: A phrase of common words is given this long for FTS5 to rank it (see ``_rare_phrase``).
+PHRASE_SECONDS = 0.008
+#: FTS5 ranking every match, in the order a search shows them.
+RANKED = """SELECT rowid FROM passages_fts WHERE passages_fts MATCH ?
+    ORDER BY bm25(passages_fts, 1.0, 0.5, 0.5), rowid LIMIT ?"""
 #: Matches are counted up to this many (the reply says "1,000+").
 COUNT_CAP = 1000
 #: The champion paths rank this many results whatever page is asked, so pages stay consistent
@@ -115,14 +122,8 @@ class Ranker:
         # count cost as much again), or a champion path's: either is kept for the next pages.
         expression = shape.fts()
         by_fts = by_fts or (expression, generation, "fts") in self._orders
-        if not by_fts and one_phrase(shape) and (expression, generation) not in self._common:
-            # How rare a phrase is, only FTS5 knows; counting to ENUMERATE stops early when it
-            # is common. When rare, FTS5 ranks it exactly, and faster than the lists guess.
-            by_fts = len(await self._listed(shape, ENUMERATE + 1)) <= ENUMERATE
-            if not by_fts:
-                self._common[expression, generation] = None
-                while len(self._common) > ORDERS_KEPT:
-                    self._common.popitem(last=False)
+        if not by_fts and one_phrase(shape) and not paired_or_prefix(shape, vocabulary, rows):
+            by_fts = await self._rare_phrase(expression, generation)
         built = "fts" if by_fts else await self.champions.built_for()
         key = (expression, generation, built)
         if key not in self._orders:
@@ -131,11 +132,27 @@ class Ranker:
             else:
                 stats = _Stats(rows, avgdl, [idf(rows, n) for n in counts])
                 self._orders[key] = await self._order(shape, vocabulary, generation, counts, stats)
-            while len(self._orders) > ORDERS_KEPT:
-                self._orders.popitem(last=False)
+            _trim(self._orders)
         self._orders.move_to_end(key)
         order, total, more = self._orders[key]
         return Ranked(tuple(order[offset : offset + limit]), total, more, len(order))
+
+    async def _rare_phrase(self, expression: str, generation: int) -> bool:
+        """Whether FTS5 ranked the phrase within PHRASE_SECONDS (its ranking is then kept). How
+        rare a phrase of common words is only FTS5 knows; a rare one it ranks exactly, faster
+        than the lists guess. A common one it is stopped on, and the lists rank it."""
+        if (expression, generation) in self._common:
+            return False
+        found = await self.db.all_within(
+            RANKED, (expression, COUNT_CAP + 1), seconds=PHRASE_SECONDS
+        )
+        if found is None:
+            self._common[expression, generation] = None
+            _trim(self._common)
+            return False
+        order = [int(r[0]) for r in found[:COUNT_CAP]]
+        self._orders[expression, generation, "fts"] = order, len(order), len(found) > COUNT_CAP
+        return True
 
     async def _order(
         self,
@@ -261,11 +278,7 @@ class Ranker:
 
     async def _by_fts(self, shape: Shape, depth: int = COUNT_CAP) -> tuple[list[int], int, bool]:
         """FTS5 ranks every match: the best ``depth``, how many (up to it), whether more."""
-        rows = await self.db.all(
-            """SELECT rowid FROM passages_fts WHERE passages_fts MATCH ?
-            ORDER BY bm25(passages_fts, 1.0, 0.5, 0.5), rowid LIMIT ?""",
-            (shape.fts(), depth + 1),
-        )
+        rows = await self.db.all(RANKED, (shape.fts(), depth + 1))
         order = [int(r[0]) for r in rows[:depth]]
         return order, len(order), len(rows) > depth
 
@@ -296,6 +309,11 @@ class Ranker:
             if score is not None:
                 scored[candidate.rowid] = score
         return scored
+
+
+def _trim(kept: OrderedDict[Any, Any]) -> None:
+    while len(kept) > ORDERS_KEPT:
+        kept.popitem(last=False)
 
 
 def _sorted(scored: dict[int, float]) -> list[int]:

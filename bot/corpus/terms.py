@@ -160,3 +160,11 @@ def one_phrase(shape: Shape) -> bool:
 def prefix_phrase(shape: Shape) -> bool:
     """Some phrase of several words ends in a prefix (\"to the\"*)."""
     return any(p.prefix and len(p.words) > 1 for g in shape.wanted for p in g.phrases)
+
+
+def paired_or_prefix(shape: Shape, vocabulary: Vocabulary, rows: int) -> bool:
+    """Two words each in a tenth of the corpus (a pair with a list of its own, champions.py),
+    or a prefix, which FTS5 expands before any time limit can stop it."""
+    phrase = shape.wanted[0].phrases[0]
+    paired = len(phrase.words) == 2 and all(vocabulary.count(w) * 10 >= rows for w in phrase.words)
+    return paired or phrase.prefix
