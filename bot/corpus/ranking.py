@@ -53,7 +53,7 @@ ENUMERATE = CHAMPION_DF
 #: phrase of common words is checked passage by passage and takes the champion lists' path.
 SMALL_CORPUS = 25_000
 #: A phrase of common words is given this long for FTS5 to rank it (see ``_rare_phrase``).
-PHRASE_SECONDS = 0.008
+PHRASE_SECONDS = 0.012
 #: FTS5 ranking every match, in the order a search shows them.
 RANKED = """SELECT rowid FROM passages_fts WHERE passages_fts MATCH ?
     ORDER BY bm25(passages_fts, 1.0, 0.5, 0.5), rowid LIMIT ?"""

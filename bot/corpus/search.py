@@ -183,7 +183,9 @@ class PassageSearch:
         words: list[int] = []
         if query.expression is not None and vocabulary is not None:
             exact, other = shapes(query, vocabulary)
-            words = (await self._lexical(exact, other, vocabulary, depth, 0)).rowids
+            words = (await self._lexical(exact, None, vocabulary, depth, 0)).rowids
+            if len(words) < depth and other is not None:  # only then their other forms
+                words = (await self._lexical(exact, other, vocabulary, depth, 0)).rowids
         elif query.expression is not None:  # no vocabulary yet
             words = await self._rowids(await self.search(query, limit=depth))
         own = await self._rowid(source.id)

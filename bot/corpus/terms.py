@@ -12,8 +12,9 @@ from .scoring import Group, Phrase, Shape
 
 #: A common prefix draws on the champion lists of at most this many of its words.
 PREFIX_WORDS = 12
-#: Scoring one match costs FTS5 about as much as walking this many index entries (measured:
-#: 0.03-0.06 µs an entry, 2-4 µs a match); a phrase's entries cost this many times more, as
+#: Scoring one match costs FTS5 about as much as walking this many index entries per phrase
+#: of the query (measured: 0.03-0.06 µs an entry, 2 µs a match of one word, 10 µs of any of
+#: eight); a phrase's entries cost this many times more, as
 #: their positions are read too...
 FTS_MATCH = 40
 FTS_POSITIONS = 2
@@ -124,7 +125,7 @@ def champion_terms(shape: Shape, vocabulary: Vocabulary) -> set[str]:
 def fts_cost(shape: Shape, counts: list[int], vocabulary: Vocabulary, rows: int) -> float:
     """About what FTS5's own ``ORDER BY bm25`` costs for ``shape``, in index entries walked:
     it walks every word's whole entry (to count each phrase; a phrase's words with their
-    positions) and then scores every match, which costs about as much as FTS_MATCH entries.
+    positions) and then scores every match, which costs about FTS_MATCH entries a phrase.
     ``counts`` go with ``shape.wanted``."""
     walked = 0
     for group in (*shape.wanted, *shape.excluded, *(shape.minus.wanted if shape.minus else ())):
@@ -136,7 +137,8 @@ def fts_cost(shape: Shape, counts: list[int], vocabulary: Vocabulary, rows: int)
         matches = float(sum(counts))
     else:  # as if the groups were independent, with a margin: words keep company
         matches = min(min(counts), rows * math.prod(n / rows for n in counts) * FTS_MARGIN)
-    return walked + FTS_MATCH * matches
+    phrases = sum(len(g.phrases) for g in shape.wanted)  # bm25 visits each, match by match
+    return walked + FTS_MATCH * phrases * matches
 
 
 def cheap_for_fts(
