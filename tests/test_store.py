@@ -12,10 +12,10 @@ from hypothesis import strategies as st
 
 from bot.core.db import Database, Migration, StoreError, bundled_migrations
 from bot.corpus.files import load_corpus
+from bot.corpus.fts_order import COUNT_CAP
 from bot.corpus.ingest import sync_corpus
 from bot.corpus.model import CorpusError
 from bot.corpus.random import PassageFilter
-from bot.corpus.ranking import COUNT_CAP
 from bot.corpus.search import HIGHLIGHT_END, HIGHLIGHT_START, RANK_CAP
 from bot.services import Services
 from tests.conftest import document_text, services_for

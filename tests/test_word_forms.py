@@ -3,6 +3,8 @@ case never matter, and phrases and prefixes keep working."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from bot.core.db import Database
@@ -51,14 +53,20 @@ async def test_marks_case_and_quotes_never_matter(store: Services) -> None:
     assert plain.hits
 
 
-async def test_an_accented_passage_is_found_without_the_accent(tmp_path: Path) -> None:
+@contextlib.asynccontextmanager
+async def _one_document(tmp_path: Path, body: str) -> AsyncIterator[Services]:
+    """Services over a corpus of one document, ``a``, whose passages are ``body``'s."""
     folder = tmp_path / "p"
     folder.mkdir()
-    body = "We met at the Café Nero.\n\nShe wrote an e-mail.\n\nHe wrote an email too."
     (folder / "a.md").write_text(document_text(body), encoding="utf-8")
     async with await Database.open(tmp_path / "db.sqlite3") as db:
         await sync_corpus(db, folder)
-        services = services_for(db)
+        yield services_for(db)
+
+
+async def test_an_accented_passage_is_found_without_the_accent(tmp_path: Path) -> None:
+    body = "We met at the Café Nero.\n\nShe wrote an e-mail.\n\nHe wrote an email too."
+    async with _one_document(tmp_path, body) as services:
         for typed in ("cafe", "café", "CAFE"):
             (hit,) = (await services.search.search(typed)).hits
             assert hit.passage.text.startswith("We met") and "Café" in _marked(hit.snippet) | {
@@ -91,13 +99,8 @@ async def test_a_word_is_not_split_into_stopwords(store: Services) -> None:
 
 
 async def test_stopwords_are_never_joined_into_a_word(tmp_path: Path) -> None:
-    folder = tmp_path / "p"
-    folder.mkdir()
     body = "Ask thea about it.\n\nWe saw the a-frame.\n\nShe wrote an e-mail."
-    (folder / "a.md").write_text(document_text(body), encoding="utf-8")
-    async with await Database.open(tmp_path / "db.sqlite3") as db:
-        await sync_corpus(db, folder)
-        services = services_for(db)
+    async with _one_document(tmp_path, body) as services:
         found = [h.passage.id for h in (await services.search.search('"the a"')).hits]
         assert found == ["a-2"]  # not "thea" in a-1
         joined = {h.passage.id for h in (await services.search.search('"e mail"')).hits}

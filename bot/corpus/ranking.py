@@ -28,6 +28,7 @@ from typing import Any
 from ..core.db import Database
 from .bounds import GUIDE, OWN, floor, lists_of, passage_bounds, summed
 from .champions import CHAMPION_DF, Champions
+from .fts_order import Order, fts_order, fts_order_within
 from .lexicon import Vocabulary
 from .scoring import K1, Candidate, Shape, bm25, idf, index_averages, varints
 from .terms import (
@@ -54,11 +55,6 @@ ENUMERATE = CHAMPION_DF
 SMALL_CORPUS = 25_000
 #: A phrase of common words is given this long for FTS5 to rank it (see ``_rare_phrase``).
 PHRASE_SECONDS = 0.012
-#: FTS5 ranking every match, in the order a search shows them.
-RANKED = """SELECT rowid FROM passages_fts WHERE passages_fts MATCH ?
-    ORDER BY bm25(passages_fts, 1.0, 0.5, 0.5), rowid LIMIT ?"""
-#: Matches are counted up to this many (the reply says "1,000+").
-COUNT_CAP = 1000
 #: The champion paths rank this many results whatever page is asked, so pages stay consistent
 #: (20 pages; a one-word query reaches its whole list)...
 RANK_DEPTH = 100
@@ -97,7 +93,7 @@ class Ranker:
         self.champions = champions
         #: (expression, corpus generation, lists' generation) -> a champion path's whole order:
         #: every page of a query slices the same ranking, so no result repeats between pages.
-        self._orders: OrderedDict[tuple[str, int, str | None], tuple[list[int], int, bool]]
+        self._orders: OrderedDict[tuple[str, int, str | None], Order]
         self._orders = OrderedDict()
         self._averages_of: tuple[int, tuple[int, float]] | None = None
         self._common: OrderedDict[tuple[str, int], None] = OrderedDict()  # phrases: > ENUMERATE
@@ -106,6 +102,22 @@ class Ranker:
         self, shape: Shape, vocabulary: Vocabulary, generation: int, *, limit: int, offset: int
     ) -> Ranked:
         """The page ``offset``..``offset + limit`` of ``shape``'s matches, best first."""
+        expression = shape.fts()
+        key: tuple[str, int, str | None] = (expression, generation, "fts")  # or the lists' path
+        if key not in self._orders:
+            key = (expression, generation, await self.champions.built_for())
+        if key not in self._orders:
+            key = await self._ranked(shape, expression, vocabulary, generation)
+        self._orders.move_to_end(key)
+        order, total, more = self._orders[key]
+        return Ranked(tuple(order[offset : offset + limit]), total, more, len(order))
+
+    async def _ranked(
+        self, shape: Shape, expression: str, vocabulary: Vocabulary, generation: int
+    ) -> tuple[str, int, str | None]:
+        """Rank ``shape`` the cheapest way that is good enough, keep its order, and say
+        where: FTS5's ranking of the first COUNT_CAP (which counts them too: a second walk for
+        the count cost as much again), or a champion path's."""
         rows, avgdl = await self._averages(generation)
         counts = [group_count(g, vocabulary, rows) for g in shape.wanted]
         cost = sum(counts) + sum(group_count(g, vocabulary, rows) for g in shape.excluded)
@@ -118,41 +130,31 @@ class Ranker:
             if not by_fts and phrases:
                 counts = await self._pair_counts(shape, counts)
             by_fts = by_fts or cheap_for_fts(shape, counts, vocabulary, rows, ENUMERATE)
-        # FTS5's ranking of the first COUNT_CAP (which counts them too: a second walk for the
-        # count cost as much again), or a champion path's: either is kept for the next pages.
-        expression = shape.fts()
-        by_fts = by_fts or (expression, generation, "fts") in self._orders
+        order = None
         if not by_fts and one_phrase(shape) and not paired_or_prefix(shape, vocabulary, rows):
-            by_fts = await self._rare_phrase(expression, generation)
-        built = "fts" if by_fts else await self.champions.built_for()
-        key = (expression, generation, built)
-        if key not in self._orders:
-            if by_fts:
-                self._orders[key] = await self._by_fts(shape)
-            else:
-                stats = _Stats(rows, avgdl, [idf(rows, n) for n in counts])
-                self._orders[key] = await self._order(shape, vocabulary, generation, counts, stats)
-            _trim(self._orders)
-        self._orders.move_to_end(key)
-        order, total, more = self._orders[key]
-        return Ranked(tuple(order[offset : offset + limit]), total, more, len(order))
+            order = await self._rare_phrase(expression, generation)
+        if by_fts or order is not None:
+            key: tuple[str, int, str | None] = (expression, generation, "fts")
+            order = order or await fts_order(self.db, expression)
+        else:
+            key = (expression, generation, await self.champions.built_for())
+            stats = _Stats(rows, avgdl, [idf(rows, n) for n in counts])
+            order = await self._order(shape, vocabulary, generation, counts, stats)
+        self._orders[key] = order
+        _trim(self._orders)
+        return key
 
-    async def _rare_phrase(self, expression: str, generation: int) -> bool:
-        """Whether FTS5 ranked the phrase within PHRASE_SECONDS (its ranking is then kept). How
-        rare a phrase of common words is only FTS5 knows; a rare one it ranks exactly, faster
-        than the lists guess. A common one it is stopped on, and the lists rank it."""
+    async def _rare_phrase(self, expression: str, generation: int) -> Order | None:
+        """FTS5's ranking of the phrase if it ends within PHRASE_SECONDS. How rare a phrase of
+        common words is only FTS5 knows; a rare one it ranks exactly, faster than the lists
+        guess. A common one it is stopped on (None), and the lists rank it."""
         if (expression, generation) in self._common:
-            return False
-        found = await self.db.all_within(
-            RANKED, (expression, COUNT_CAP + 1), seconds=PHRASE_SECONDS
-        )
+            return None
+        found = await fts_order_within(self.db, expression, PHRASE_SECONDS)
         if found is None:
             self._common[expression, generation] = None
             _trim(self._common)
-            return False
-        order = [int(r[0]) for r in found[:COUNT_CAP]]
-        self._orders[expression, generation, "fts"] = order, len(order), len(found) > COUNT_CAP
-        return True
+        return found
 
     async def _order(
         self,
@@ -161,7 +163,7 @@ class Ranker:
         generation: int,
         counts: list[int],
         stats: _Stats,
-    ) -> tuple[list[int], int, bool]:
+    ) -> Order:
         """(the best RANK_DEPTH matches or every one, how many match, whether more do)."""
         positive = Shape(shape.wanted, match_any=shape.match_any)  # exclusions: checked in Python
         rare = [g for g, n in zip(shape.wanted, counts, strict=True) if n <= ENUMERATE]
@@ -169,7 +171,9 @@ class Ranker:
         if shape.match_any and sum(n for n in counts if n <= ENUMERATE) <= ENUMERATE and rare:
             # Any of several words ("more like this"): FTS5 ranks the rare ones' few matches
             # (2 ms), and the best of them by those words are scored with every word.
-            best, _, _ = await self._by_fts(Shape(tuple(rare), match_any=True), TEXT_BUDGET)
+            best, _, _ = await fts_order(
+                self.db, Shape(tuple(rare), match_any=True).fts(), TEXT_BUDGET
+            )
             scored.update(await self._score(shape, set(best), stats))
         elif not shape.match_any and min(counts) <= ENUMERATE:
             listed = await self._listed(positive, ENUMERATE + 1)
@@ -275,12 +279,6 @@ class Ranker:
             block = await self.db.one("SELECT block FROM passages_fts_data WHERE id = 1")
             self._averages_of = generation, index_averages(bytes(block[0]) if block else b"")
         return self._averages_of[1]
-
-    async def _by_fts(self, shape: Shape, depth: int = COUNT_CAP) -> tuple[list[int], int, bool]:
-        """FTS5 ranks every match: the best ``depth``, how many (up to it), whether more."""
-        rows = await self.db.all(RANKED, (shape.fts(), depth + 1))
-        order = [int(r[0]) for r in rows[:depth]]
-        return order, len(order), len(rows) > depth
 
     async def _listed(self, shape: Shape, limit: int, seconds: float | None = None) -> list[int]:
         """Matches in rowid order, without ranking; for at most ``seconds`` if given."""

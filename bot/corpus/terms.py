@@ -14,15 +14,15 @@ from .scoring import Group, Phrase, Shape
 PREFIX_WORDS = 12
 #: Scoring one match costs FTS5 about as much as walking this many index entries per phrase
 #: of the query (measured: 0.03-0.06 µs an entry, 2 µs a match of one word, 10 µs of any of
-#: eight); a phrase's entries cost this many times more, as
-#: their positions are read too...
+#: eight)...
 FTS_MATCH = 40
+#: ...a phrase's entries cost this many times a word's, as their positions are read too...
 FTS_POSITIONS = 2
+#: ...and words co-occur up to this many times more often than if they were independent.
+FTS_MARGIN = 4
 #: FTS5 ranks a query itself up to this cost (10-15 ms at worst on the project's machine; for
 #: two words at 1M passages its p99 is still below the champion lists').
 FTS_BUDGET = 300_000
-#: ...and words co-occur up to this many times more often than if they were independent.
-FTS_MARGIN = 4
 
 
 def list_key(group: Group) -> str | None:
@@ -148,15 +148,19 @@ def cheap_for_fts(
     cost is at most FTS_BUDGET, or the query is one phrase in at most ``rare`` passages
     (listing its matches walks the same index entries, and FTS5 scores them in C, five times
     faster than reading and scoring them in Python)."""
-    alone = len(shape.wanted) == 1 and not shape.excluded and shape.minus is None
     cheap = fts_cost(shape, counts, vocabulary, rows) <= FTS_BUDGET
-    return cheap or (alone and counts[0] <= rare)
+    return cheap or (_alone(shape) and counts[0] <= rare)
 
 
 def one_phrase(shape: Shape) -> bool:
     """One phrase of several words, nothing else."""
-    plain = len(shape.wanted) == 1 and not shape.excluded and shape.minus is None
-    return plain and len(shape.wanted[0].phrases) == 1 and len(shape.wanted[0].phrases[0].words) > 1
+    phrases = shape.wanted[0].phrases if _alone(shape) else ()
+    return len(phrases) == 1 and len(phrases[0].words) > 1
+
+
+def _alone(shape: Shape) -> bool:
+    """One group wanted, nothing excluded."""
+    return len(shape.wanted) == 1 and not shape.excluded and shape.minus is None
 
 
 def prefix_phrase(shape: Shape) -> bool:
