@@ -4,10 +4,13 @@ case never matter, and phrases and prefixes keep working."""
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 from bot.core.db import Database
+from bot.corpus.fts_order import RANKED
 from bot.corpus.ingest import sync_corpus
 from bot.corpus.search import HIGHLIGHT_END, HIGHLIGHT_START
 from bot.corpus.tokens import stem, tokens
@@ -105,3 +108,29 @@ async def test_stopwords_are_never_joined_into_a_word(tmp_path: Path) -> None:
         assert found == ["a-2"]  # not "thea" in a-1
         joined = {h.passage.id for h in (await services.search.search('"e mail"')).hits}
         assert joined == {"a-3"}
+
+
+async def test_other_forms_alone_are_ranked_as_fts5_ranks_them(tmp_path: Path) -> None:
+    """No passage has "weighted river": the other forms are all there is, and they are ranked
+    without first leaving out exact matches there are none of (FTS5 would walk them)."""
+    body = "\n\n".join(
+        ["The weights of the river.", "A weight, a river, a weight.", "Weights by rivers."]
+        + ["Nothing else here."] * 3
+    )
+    async with _one_document(tmp_path, body) as services:
+        ranker = services.search.ranker
+        ranked: list[str] = []
+        rank = ranker.rank
+
+        async def spied(shape: Any, *args: Any, **kwargs: Any) -> Any:
+            ranked.append(shape.fts())
+            return await rank(shape, *args, **kwargs)
+
+        ranker.rank = spied  # type: ignore[method-assign]
+        results = await services.search.search("weighted river", limit=5)
+        assert len(ranked) == 2 and "NOT" not in ranked[1]
+        with sqlite3.connect(services.db.path) as raw:
+            truth = raw.execute(RANKED, (ranked[1], 10)).fetchall()
+            ids = dict(raw.execute("SELECT rowid, id FROM passages").fetchall())
+        assert [h.passage.id for h in results.hits] == [ids[r] for (r,) in truth]
+        assert len(results.hits) == 3 and results.total == 3

@@ -8,7 +8,7 @@ after every exact-form match. ``ranking.py`` finds each tier's best matches at a
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..core.db import Database
 from .champions import Champions
@@ -135,6 +135,8 @@ class PassageSearch:
         total, capped, reachable = ranked.total, ranked.more, ranked.reachable
         every_exact = not ranked.more and ranked.reachable >= ranked.total
         if other is not None and every_exact:  # other forms come after every exact one
+            if not ranked.total:  # none to leave out: the same ranking, for half the walk
+                other = replace(other, minus=None)
             skip = max(0, offset - ranked.total)
             more = await self.ranker.rank(other, vocabulary, generation, limit=limit, offset=skip)
             tiers[1] = list(more.rowids[: limit - len(tiers[0])])
