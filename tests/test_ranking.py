@@ -200,6 +200,23 @@ def test_fts5_s_cost_grows_with_the_entries_it_walks_and_the_matches_it_scores()
     assert cost("tide salt", match_any=True) == 90 + FTS_MATCH * 2 * 90  # each match: 2 words
 
 
+def test_a_sentence_is_tried_on_fts5_when_its_words_are_seldom_together() -> None:
+    rows = 1_000_000
+    words = [(f"w{i}", 40_000, f"w{i}") for i in range(6)] + [("it", 700_000, "it")]
+    vocabulary = make_vocabulary(1, [*words, ("wa", 30_000, "wa")])
+
+    def tried(query: str) -> bool:
+        exact, _ = shapes(parse_query(query), vocabulary)
+        counts = [group_count(g, vocabulary, rows) for g in exact.wanted]
+        return terms.few_together(exact, counts, rows, ranking.ENUMERATE)
+
+    assert tried("w0 w1 w2 w3 w4 w5")  # 1M x 0.04^6 x 4: no passage expected
+    assert not tried("w0 w1")  # 1M x 0.04^2 x 4 = 6,400 expected: the lists
+    assert not tried("w0 w1 w2 w3 w4 it")  # it: 700,000 entries walked, however few match
+    assert not tried("w0 w1 w2 w3 w4 wa*")  # a prefix: merged before any limit stops it
+    assert not tried("w0")
+
+
 async def test_a_query_of_few_matches_is_ranked_once_counted_exactly_and_paged_whole(
     big: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -219,11 +236,14 @@ async def test_a_query_of_few_matches_is_ranked_once_counted_exactly_and_paged_w
         assert sorted(seen) == sorted(truth), query
 
 
-async def test_a_rare_phrase_of_common_words_is_ranked_and_counted_exactly(
-    big: Services, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    "queries", [('"light river and"', '"river the light"'), ("word0 word1 word5",)]
+)
+async def test_a_rare_phrase_or_sentence_of_common_words_is_ranked_and_counted_exactly(
+    big: Services, monkeypatch: pytest.MonkeyPatch, queries: tuple[str, ...]
 ) -> None:
-    """A phrase whose words' counts allow many matches, but that FTS5 finds in few passages:
-    FTS5 ranks it, no passage's text is read and scored in Python."""
+    """A phrase or sentence whose words' counts allow many matches, but that FTS5 finds in
+    few passages: FTS5 ranks it, no passage's text is read and scored in Python."""
     read: list[int] = []
     score = ranking.Ranker._score
 
@@ -234,11 +254,11 @@ async def test_a_rare_phrase_of_common_words_is_ranked_and_counted_exactly(
     monkeypatch.setattr(ranking.Ranker, "_score", counted)
     vocabulary = await big.search.lexicon.current()
     assert vocabulary is not None
-    for query in ('"light river and"', '"river the light"'):
+    for query in queries:
         exact, _ = shapes(parse_query(query), vocabulary)
-        assert (
-            min(vocabulary.count(w) for w in exact.wanted[0].phrases[0].words) > ranking.ENUMERATE
-        )
+        words = [w for g in exact.wanted for p in g.phrases for w in p.words]
+        assert min(vocabulary.count(w) for w in words) > ranking.ENUMERATE
+        assert sum(vocabulary.count(w) for w in words) > max(ranking.EXACT_BUDGET, terms.FTS_BUDGET)
         truth = _truth(big.db.path, exact.fts())
         assert 0 < len(truth) <= ranking.ENUMERATE, query
         results = await big.search.search(query, limit=5)
@@ -252,9 +272,10 @@ async def test_a_rare_phrase_of_common_words_is_ranked_and_counted_exactly(
 
     monkeypatch.setattr(big.db, "all_within", too_slow)
     big.search.ranker._orders.clear()
-    truth = _truth(big.db.path, '"light river and"')
-    got = await _ranked_rowids(big, '"light river and"')
-    assert read and got and all(dict(truth)[r] <= truth[4][1] + 1e-12 for r in got)
+    exact, _ = shapes(parse_query(queries[0]), vocabulary)
+    truth = _truth(big.db.path, exact.fts())
+    got = await _ranked_rowids(big, queries[0])
+    assert read and got and all(dict(truth)[r] <= truth[len(got) - 1][1] + 1e-12 for r in got)
 
 
 async def test_a_rebuild_s_lists_replace_the_ones_kept_in_memory(
