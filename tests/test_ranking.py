@@ -16,11 +16,20 @@ import pytest
 
 from bot.core.db import Database
 from bot.corpus import champions, ranking, terms
-from bot.corpus.bounds import GUIDE, OWN, bound, summed
+from bot.corpus.bounds import GUIDE, OWN, bound, passage_bounds, summed
 from bot.corpus.ingest import sync_corpus
 from bot.corpus.lexicon import make_vocabulary
 from bot.corpus.query import parse_query
-from bot.corpus.scoring import Candidate, Shape, bm25, idf, index_averages, varints
+from bot.corpus.scoring import (
+    Candidate,
+    Group,
+    Phrase,
+    Shape,
+    bm25,
+    idf,
+    index_averages,
+    varints,
+)
 from bot.corpus.search import shapes
 from bot.corpus.terms import FTS_MATCH, fts_cost, group_count
 from bot.corpus.tokens import tokens
@@ -411,3 +420,28 @@ def test_summed_bounds_are_the_bounds_passage_by_passage() -> None:
         parts = [bound(rowid, OWN if gl else GUIDE, gl, True) for gl in groups]
         assert bounds[rowid] == sum(w * v for w, (v, _) in zip(weights, parts, strict=True))
         assert known[rowid] == sum(on for _, on in parts)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_summed_bounds_of_words_all_wanted_are_the_bounds_passage_by_passage(seed: int) -> None:
+    rng = random.Random(seed)
+
+    def a_list(complete: bool) -> champions.ChampionList:
+        rowids = rng.sample(range(300), rng.randint(1, 120))
+        impacts = sorted((rng.random() for _ in rowids), reverse=True)
+        passages = len(rowids) if complete else 900
+        where = {r: i for i, r in enumerate(rowids)}
+        return champions.ChampionList(rowids, impacts, where, passages)
+
+    groups = [[a_list(complete=rng.random() < 0.2)] for _ in range(rng.randint(2, 7))]
+    weights = [rng.uniform(0.5, 9) for _ in groups]
+    shape = Shape(tuple(Group((Phrase((f"w{i}",)),)) for i in range(len(groups))))
+    expected, expected_known = passage_bounds(shape, [(OWN, gl) for gl in groups], weights)
+    bounds, known = summed(weights, groups, match_any=False)
+    assert set(bounds) == set(expected) and known == expected_known
+    assert expected  # some passage is on every complete list
+    for rowid, value in expected.items():
+        if known[rowid] == len(groups):  # its exact score: summed in the same order
+            assert bounds[rowid] == value
+        else:
+            assert bounds[rowid] == pytest.approx(value, rel=1e-12, abs=1e-12)

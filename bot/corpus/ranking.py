@@ -221,8 +221,8 @@ class Ranker:
             best = [r for r in found.rowids if r not in seen]
             ranked = {r: -weights[0] * found.impacts[found.where[r]] for r in best}
             return ranked, True, found.complete
-        if shape.match_any and all(mode == OWN or not gl for mode, gl in groups):
-            bounds, known = summed(weights, [gl for _, gl in groups])  # the same, faster
+        if all(mode == OWN or (shape.match_any and not gl) for mode, gl in groups):
+            bounds, known = summed(weights, [gl for _, gl in groups], shape.match_any)
         else:
             bounds, known = passage_bounds(shape, groups, weights)
         exact: dict[int, float] = {}
