@@ -182,6 +182,20 @@ def few_together(shape: Shape, counts: list[int], rows: int, few: int) -> bool:
     return rows * math.prod(n / rows for n in counts) * FTS_MARGIN <= few
 
 
+def rarest_two(shape: Shape, counts: list[int], rows: int, few: int) -> Shape | None:
+    """The two groups in fewest passages of three or more all wanted, which every match has.
+    None when they are common (walking them could cost more than FTS_BUDGET entries) or
+    would be together in more than ``few`` passages if independent (words keep company:
+    then they are, and looking costs a walk for nothing)."""
+    if shape.match_any or len(shape.wanted) < 3:
+        return None
+    two = sorted(sorted(range(len(counts)), key=counts.__getitem__)[:2])
+    first, second = (counts[i] for i in two)
+    if first + second > FTS_BUDGET or first * second > few * rows:
+        return None
+    return Shape(tuple(shape.wanted[i] for i in two))
+
+
 def _alone(shape: Shape) -> bool:
     """One group wanted, nothing excluded."""
     return len(shape.wanted) == 1 and not shape.excluded and shape.minus is None
