@@ -55,10 +55,13 @@ def queries(size: int, count: int, texts: list[str]) -> dict[str, list[str]]:
     vocab = corpus_gen.VOCAB
     words = [w for w in vocab[30:300] if len(w) > 2]
 
-    def phrase() -> str:
+    def run_of(length: int) -> list[str]:
         tokens = rng.choice(texts).lower().split()
-        start = rng.randrange(max(1, len(tokens) - 2))
-        return '"' + " ".join(t.strip(".,;:!?\"'") for t in tokens[start : start + 2]) + '"'
+        start = rng.randrange(max(1, len(tokens) - length))
+        return [t.strip(".,;:!?\"'") for t in tokens[start : start + length]]
+
+    def phrase() -> str:
+        return '"' + " ".join(run_of(2)) + '"'
 
     return {
         "common word": [rng.choice(words) for _ in range(count)],
@@ -68,6 +71,7 @@ def queries(size: int, count: int, texts: list[str]) -> dict[str, list[str]]:
         "prefix": [rng.choice(("st", "th", "wh", "br", "sp", "gr", "pr", "sh")) + "*" for _ in range(count)],
         "hostile": [HOSTILE[i % len(HOSTILE)] for i in range(count)],
         "meaning (6 words)": [" ".join(rng.sample(words, 6)) for _ in range(count)],
+        "sentence (remembered)": [" ".join(run_of(6)) for _ in range(count)],
     }  # fmt: skip
 
 
