@@ -226,27 +226,30 @@ def test_a_sentence_is_tried_on_fts5_when_its_words_are_seldom_together() -> Non
     assert not tried("w0")
 
 
-def test_a_sentence_is_sifted_by_its_two_rarest_words_when_they_are_seldom_together() -> None:
+def test_a_sentence_is_sifted_by_its_rarest_words_when_they_are_seldom_together() -> None:
     rows = 1_000_000
     counts = {"the": 900_000, "of": 800_000, "tide": 400, "salt": 900, "sea": 30_000}
+    counts |= {"wave": 20_000, "sand": 40_000, "shore": 50_000}
     vocabulary = make_vocabulary(1, [(w, n, w) for w, n in counts.items()])
 
     def sieve(query: str, match_any: bool = False) -> str | None:
         exact, _ = shapes(parse_query(query), vocabulary)
         shape = Shape(exact.wanted, match_any=match_any)
         counted = [group_count(g, vocabulary, rows) for g in shape.wanted]
-        found = terms.rarest_two(shape, counted, rows, ranking.TEXT_BUDGET)
+        found = terms.rarest(shape, counted, rows, ranking.TEXT_BUDGET)
         return None if found is None else found.fts()
 
     assert sieve("salt of the tide") == '"salt" AND "tide"'  # in query order
     assert sieve("the sea of tide") == '"sea" AND "tide"'  # 400 x 30,000 / 1M: 12 together
+    assert sieve("shore of wave sand") == '"shore" AND "wave" AND "sand"'  # two: 800; three: 40
     assert sieve("salt tide") is None  # the two are the query
-    assert sieve("the of sea") is None  # "of" and "sea": 24,000 together if independent
+    assert sieve("wave sand shore") is None  # only the whole query is seldom together
+    assert sieve("the of sea") is None  # "of" and "sea": 830,000 entries to walk
     assert sieve("salt of the tide", match_any=True) is None
 
 
-async def test_a_sentence_is_scored_from_the_passages_with_its_two_rarest_words(
-    big: Services, monkeypatch: pytest.MonkeyPatch
+async def test_a_sentence_is_scored_from_the_passages_with_its_rarest_words(
+    big: Services, big_folder: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Every match has them: when they are together in few passages, those are the sentence's
     matches to score, exactly, and FTS5 never steps through the stopwords' entries."""
@@ -270,6 +273,11 @@ async def test_a_sentence_is_scored_from_the_passages_with_its_two_rarest_words(
     assert len(got) == min(5, len(truth))
     assert all(dict(truth)[r] <= truth[len(got) - 1][1] + 1e-12 for r in got)
     assert listed == ['"word0" AND "word1"']
+    extra = document_text("word1 of the word0 zephyr", title="More")  # a reload: listed again
+    (big_folder / "more.md").write_text(extra, encoding="utf-8")
+    await sync_corpus(big.db, big_folder)
+    again = await big.search.search(query, limit=5)
+    assert again.total == len(truth) + 1 and len(listed) == 2
 
 
 async def test_a_query_of_few_matches_is_ranked_once_counted_exactly_and_paged_whole(
@@ -299,8 +307,8 @@ async def test_a_rare_phrase_or_sentence_of_common_words_is_ranked_and_counted_e
 ) -> None:
     """A phrase or sentence whose words' counts allow many matches, but that FTS5 finds in
     few passages: FTS5 ranks it, no passage's text is read and scored in Python. (As if a
-    sentence's rarest two words were often together, or it would be sifted by them.)"""
-    monkeypatch.setattr(ranking, "rarest_two", lambda *args: None)
+    sentence's rarest words were often together, or it would be sifted by them.)"""
+    monkeypatch.setattr(ranking, "rarest", lambda *args: None)
     read: list[int] = []
     score = ranking.Ranker._score
 

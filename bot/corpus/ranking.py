@@ -40,7 +40,7 @@ from .terms import (
     pair_keys,
     plain,
     prefix_phrase,
-    rarest_two,
+    rarest,
 )
 from .texts import Stats, scored_texts
 
@@ -90,6 +90,7 @@ class Ranker:
         self._orders = OrderedDict()
         self._averages_of: tuple[int, tuple[int, float]] | None = None
         self._common: OrderedDict[tuple[str, int], None] = OrderedDict()  # not rare: > ENUMERATE
+        self._sieved: OrderedDict[tuple[str, int], list[int]] = OrderedDict()  # see _sifted
 
     async def rank(
         self, shape: Shape, vocabulary: Vocabulary, generation: int, *, limit: int, offset: int
@@ -109,8 +110,8 @@ class Ranker:
         self, shape: Shape, expression: str, vocabulary: Vocabulary, generation: int
     ) -> tuple[str, int, str | None]:
         """Rank ``shape`` the cheapest way that is good enough, keep its order, and say
-        where: FTS5's ranking of the first COUNT_CAP (which counts them too: a second walk for
-        the count cost as much again), or a champion path's."""
+        where: exact (FTS5's ranking of the first COUNT_CAP, which counts them too, or every
+        match of a sifted sentence scored), or a champion path's."""
         rows, avgdl = await self._averages(generation)
         counts = [group_count(g, vocabulary, rows) for g in shape.wanted]
         cost = sum(counts) + sum(group_count(g, vocabulary, rows) for g in shape.excluded)
@@ -123,7 +124,7 @@ class Ranker:
             if not by_fts and phrases:
                 counts = await self._pair_counts(shape, counts)
             by_fts = by_fts or cheap_for_fts(shape, counts, vocabulary, rows, ENUMERATE)
-        stats = Stats(rows, avgdl, [idf(rows, n) for n in counts])
+        stats = Stats(rows, avgdl, [idf(rows, n) for n in counts], generation)
         order = None if cost <= EXACT_BUDGET else await self._sifted(shape, counts, stats)
         if order is None and not by_fts and maybe_rare(shape, counts, vocabulary, rows, ENUMERATE):
             order = await self._if_rare(expression, generation)
@@ -138,14 +139,18 @@ class Ranker:
         return key
 
     async def _sifted(self, shape: Shape, counts: list[int], stats: Stats) -> Order | None:
-        """Every match of a sentence has its two rarest words. When they are together in at
-        most TEXT_BUDGET passages, those are read and scored: exact. FTS5 finds them in 0.2-1
-        ms for a sentence remembered from a passage at 1M, where the whole sentence takes it
-        4-50 ms (each step in a stopword's long entry costs about 4 µs)."""
-        sieve = rarest_two(shape, counts, stats.rows, TEXT_BUDGET)
+        """Every match of a sentence has its rarest words. When two or three of them are
+        together in at most TEXT_BUDGET passages, those are read and scored: exact. FTS5
+        finds them in 0.2-1 ms for a sentence remembered from a passage at 1M, where the
+        whole sentence takes it 4-50 ms (each step in a stopword's long entry costs ~4 µs)."""
+        sieve = rarest(shape, counts, stats.rows, TEXT_BUDGET)
         if sieve is None:
             return None
-        listed = await self._listed(sieve, TEXT_BUDGET + 1)
+        key = (sieve.fts(), stats.generation)
+        if key not in self._sieved:  # the other forms' tier often has the same sieve
+            self._sieved[key] = await self._listed(sieve, TEXT_BUDGET + 1)
+            _trim(self._sieved)
+        listed = self._sieved[key]
         if len(listed) > TEXT_BUDGET:
             return None
         scored = await self._score(shape, set(listed), stats)

@@ -182,18 +182,23 @@ def few_together(shape: Shape, counts: list[int], rows: int, few: int) -> bool:
     return rows * math.prod(n / rows for n in counts) * FTS_MARGIN <= few
 
 
-def rarest_two(shape: Shape, counts: list[int], rows: int, few: int) -> Shape | None:
-    """The two groups in fewest passages of three or more all wanted, which every match has.
-    None when they are common (walking them could cost more than FTS_BUDGET entries) or
-    would be together in more than ``few`` passages if independent (words keep company:
-    then they are, and looking costs a walk for nothing)."""
+def rarest(shape: Shape, counts: list[int], rows: int, few: int) -> Shape | None:
+    """The fewest of the rarest groups of several all wanted, which every match has, that
+    would be together in at most ``few`` passages if they were independent (words keep
+    company: if they would be in more, they are, and listing them is a walk for nothing).
+    None when that is the whole query or they are common: walking them could cost more than
+    FTS_BUDGET entries."""
     if shape.match_any or len(shape.wanted) < 3:
         return None
-    two = sorted(sorted(range(len(counts)), key=counts.__getitem__)[:2])
-    first, second = (counts[i] for i in two)
-    if first + second > FTS_BUDGET or first * second > few * rows:
-        return None
-    return Shape(tuple(shape.wanted[i] for i in two))
+    order = sorted(range(len(counts)), key=counts.__getitem__)
+    together, walked = float(rows), 0
+    for taken, i in enumerate(order[:-1], start=1):
+        together, walked = together * counts[i] / rows, walked + counts[i]
+        if walked > FTS_BUDGET:
+            return None
+        if taken >= 2 and together <= few:
+            return Shape(tuple(shape.wanted[k] for k in sorted(order[:taken])))
+    return None
 
 
 def _alone(shape: Shape) -> bool:

@@ -12,11 +12,12 @@ from .scoring import Candidate, Shape, bm25, varints
 @dataclass(frozen=True, slots=True)
 class Stats:
     """What bm25 needs besides the passage: the corpus's size and average length, and each
-    wanted group's idf."""
+    wanted group's idf (in the corpus generation they were read in)."""
 
     rows: int
     avgdl: float
     idfs: list[float]
+    generation: int
 
 
 async def scored_texts(
