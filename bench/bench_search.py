@@ -10,7 +10,8 @@ in the same process on the same database: FTS5 ranking every match (``ORDER BY b
 also the truth for recall) and LIKE. recall@5: of Lectern's word ranking's first five, how many
 are among the exact first five (a passage tied with the fifth counts). Each query runs three
 times; "first-run p99" is over the first runs alone, before anything of the query is kept in
-memory (its ranking, its nearest vectors). Markdown tables.
+memory (its ranking, its nearest vectors). PASS needs both p99s within the target: a reader's
+first search of a query is a first run. Markdown tables.
 """
 
 from __future__ import annotations
@@ -239,8 +240,8 @@ async def bench_size(size: int, count: int) -> None:
                     if value is not None:
                         recalls.append(value)
             r5 = f"{statistics.mean(recalls):.3f}" if recalls else "n/a"
-            ok = "PASS" if p(ours, 0.99) <= target_ms(size) else "FAIL"
             first = ours[: len(items)]  # each query's first run: nothing of it kept yet
+            ok = "PASS" if max(p(ours, 0.99), p(first, 0.99)) <= target_ms(size) else "FAIL"
             print(f"| {name} | {len(ours)} | {fmt_ms(p(ours, .5))} | {fmt_ms(p(ours, .99))} | {fmt_ms(p(first, .99))} | "
                   f"≤ {target_ms(size):.0f} {ok} | {r5} | {fmt_ms(p(fts, .5))} | {fmt_ms(p(fts, .99))} | "
                   f"{fmt_ms(p(like, .5))} | {fmt_ms(p(like, .99))} | {p(fts, .5) / p(ours, .5):.1f}x |",
