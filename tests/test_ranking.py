@@ -217,7 +217,7 @@ def test_a_sentence_is_tried_on_fts5_when_its_words_are_seldom_together() -> Non
     def tried(query: str) -> bool:
         exact, _ = shapes(parse_query(query), vocabulary)
         counts = [group_count(g, vocabulary, rows) for g in exact.wanted]
-        return terms.few_together(exact, counts, rows, ranking.ENUMERATE)
+        return terms.few_together(exact, counts, vocabulary, rows, ranking.ENUMERATE)
 
     assert tried("w0 w1 w2 w3 w4 w5")  # 1M x 0.04^6 x 4: no passage expected
     assert not tried("w0 w1")  # 1M x 0.04^2 x 4 = 6,400 expected: the lists
@@ -236,7 +236,7 @@ def test_a_sentence_is_sifted_by_its_rarest_words_when_they_are_seldom_together(
         exact, _ = shapes(parse_query(query), vocabulary)
         shape = Shape(exact.wanted, match_any=match_any)
         counted = [group_count(g, vocabulary, rows) for g in shape.wanted]
-        found = terms.rarest(shape, counted, rows, ranking.TEXT_BUDGET)
+        found = terms.rarest(shape, counted, vocabulary, rows, ranking.TEXT_BUDGET)
         return None if found is None else found.fts()
 
     assert sieve("salt of the tide") == '"salt" AND "tide"'  # in query order
@@ -246,6 +246,14 @@ def test_a_sentence_is_sifted_by_its_rarest_words_when_they_are_seldom_together(
     assert sieve("wave sand shore") is None  # only the whole query is seldom together
     assert sieve("the of sea") is None  # "of" and "sea": 830,000 entries to walk
     assert sieve("salt of the tide", match_any=True) is None
+    assert sieve('"of the" salt tide') == '"salt" AND "tide"'
+    assert sieve('"salt tide" sea the') == '"salt tide" AND "sea"'  # it walks 2,600 entries
+    assert sieve('"the sea" wave of') is None  # it walks every "the", with its positions
+    assert sieve("salt of the tide*") is None  # nor a prefix: and "of", "the" are too common
+    # Only for single words counted exactly is Python's bm25 FTS5's: their sifted order exact
+    single = [terms.single_words(shapes(parse_query(q), vocabulary)[0], vocabulary)
+              for q in ("salt of tide", '"of the" salt tide', "salt tide*")]  # fmt: skip
+    assert single == [True, False, False]
 
 
 async def test_a_sentence_is_scored_from_the_passages_with_its_rarest_words(
@@ -273,11 +281,25 @@ async def test_a_sentence_is_scored_from_the_passages_with_its_rarest_words(
     assert len(got) == min(5, len(truth))
     assert all(dict(truth)[r] <= truth[len(got) - 1][1] + 1e-12 for r in got)
     assert listed == ['"word0" AND "word1"']
+    excluding = "word0 the word1 of -word2"  # scored in Python, in FTS5's own order
+    exact, _ = shapes(parse_query(excluding), vocabulary)
+    assert await _ranked_rowids(big, excluding, limit=50) == [
+        r for r, _ in _truth(big.db.path, exact.fts())
+    ]
+    assert listed == ['"word0" AND "word1"']  # its sieve's passages were kept
+    phrased = 'word0 "of the" word1'  # a phrase's bm25 is Python's own: the lists' path
+    exact, _ = shapes(parse_query(phrased), vocabulary)
+    every = {r for r, _ in _truth(big.db.path, exact.fts())}
+    assert every and not terms.single_words(exact, vocabulary)
+    results = await big.search.search(phrased, limit=50)
+    assert (results.total, results.capped) == (len(every), False)
+    assert set(await _ranked_rowids(big, phrased, limit=50)) == every
+    listed.clear()
     extra = document_text("word1 of the word0 zephyr", title="More")  # a reload: listed again
     (big_folder / "more.md").write_text(extra, encoding="utf-8")
     await sync_corpus(big.db, big_folder)
     again = await big.search.search(query, limit=5)
-    assert again.total == len(truth) + 1 and len(listed) == 2
+    assert again.total == len(truth) + 1 and len(listed) == 1
 
 
 async def test_a_query_of_few_matches_is_ranked_once_counted_exactly_and_paged_whole(

@@ -49,6 +49,10 @@ class Vocabulary:
             return known
         return self.least if len(self.passages) >= MAX_TERMS else 0
 
+    def knows(self, term: str) -> bool:
+        """Whether ``count(term)`` is exact (every term is kept, or this one is)."""
+        return term in self.passages or len(self.passages) < MAX_TERMS
+
     def other_forms(self, word: str) -> tuple[str, ...]:
         """The corpus's other forms of ``word`` ("weights" for "weight"), most common first."""
         return tuple(t for t in self.forms.get(stem(word), ()) if t != word)

@@ -41,6 +41,7 @@ from .terms import (
     plain,
     prefix_phrase,
     rarest,
+    single_words,
 )
 from .texts import Stats, scored_texts
 
@@ -109,9 +110,8 @@ class Ranker:
     async def _ranked(
         self, shape: Shape, expression: str, vocabulary: Vocabulary, generation: int
     ) -> tuple[str, int, str | None]:
-        """Rank ``shape`` the cheapest way that is good enough, keep its order, and say
-        where: exact (FTS5's ranking of the first COUNT_CAP, which counts them too, or every
-        match of a sifted sentence scored), or a champion path's."""
+        """Rank ``shape`` the cheapest way good enough, keep its order, and say where: exact
+        (FTS5's first COUNT_CAP, or a sifted sentence's words), or a champion path's."""
         rows, avgdl = await self._averages(generation)
         counts = [group_count(g, vocabulary, rows) for g in shape.wanted]
         cost = sum(counts) + sum(group_count(g, vocabulary, rows) for g in shape.excluded)
@@ -125,25 +125,30 @@ class Ranker:
                 counts = await self._pair_counts(shape, counts)
             by_fts = by_fts or cheap_for_fts(shape, counts, vocabulary, rows, ENUMERATE)
         stats = Stats(rows, avgdl, [idf(rows, n) for n in counts], generation)
-        order = None if cost <= EXACT_BUDGET else await self._sifted(shape, counts, stats)
+        # Single words the vocabulary of this generation counts: Python's bm25 is FTS5's.
+        exact = single_words(shape, vocabulary) and vocabulary.generation == generation
+        sieve = rarest(shape, counts, vocabulary, rows, TEXT_BUDGET)
+        order = None
+        if cost > EXACT_BUDGET and exact:
+            order = await self._sifted(shape, sieve, stats)
         if order is None and not by_fts and maybe_rare(shape, counts, vocabulary, rows, ENUMERATE):
             order = await self._if_rare(expression, generation)
         if by_fts or order is not None:  # exact
             key: tuple[str, int, str | None] = (expression, generation, "fts")
             order = order or await fts_order(self.db, expression)
-        else:
+        else:  # sifted, its every match is scored as the lists' candidates would be
             key = (expression, generation, await self.champions.built_for())
-            order = await self._order(shape, vocabulary, generation, counts, stats)
+            order = None if exact else await self._sifted(shape, sieve, stats)
+            order = order or await self._order(shape, vocabulary, generation, counts, stats)
         self._orders[key] = order
         _trim(self._orders)
         return key
 
-    async def _sifted(self, shape: Shape, counts: list[int], stats: Stats) -> Order | None:
+    async def _sifted(self, shape: Shape, sieve: Shape | None, stats: Stats) -> Order | None:
         """Every match of a sentence has its rarest words. When two or three of them are
-        together in at most TEXT_BUDGET passages, those are read and scored: exact. FTS5
-        finds them in 0.2-1 ms for a sentence remembered from a passage at 1M, where the
+        together in at most TEXT_BUDGET passages, those are read and scored: every match.
+        FTS5 finds them in 0.2-1 ms for a sentence remembered from a passage at 1M, where the
         whole sentence takes it 4-50 ms (each step in a stopword's long entry costs ~4 µs)."""
-        sieve = rarest(shape, counts, stats.rows, TEXT_BUDGET)
         if sieve is None:
             return None
         key = (sieve.fts(), stats.generation)
@@ -158,9 +163,8 @@ class Ranker:
 
     async def _if_rare(self, expression: str, generation: int) -> Order | None:
         """FTS5's ranking of a phrase or sentence of common words if it ends within
-        RARE_SECONDS. How rare such a query is only FTS5 knows; a rare one it ranks exactly,
-        faster than the lists guess (a sentence at 1M: 5-8 ms, the lists 20-40). A common one
-        it is stopped on (None), and the lists rank it."""
+        RARE_SECONDS. Only FTS5 knows how rare it is; a rare one it ranks exactly, faster than
+        the lists guess (a sentence at 1M: 5-8 ms, the lists 20-40). A common one: None."""
         if (expression, generation) in self._common:
             return None
         found = await fts_order_within(self.db, expression, RARE_SECONDS)

@@ -127,18 +127,25 @@ def fts_cost(shape: Shape, counts: list[int], vocabulary: Vocabulary, rows: int)
     it walks every word's whole entry (to count each phrase; a phrase's words with their
     positions) and then scores every match, which costs about FTS_MATCH entries a phrase.
     ``counts`` go with ``shape.wanted``."""
-    walked = 0
-    for group in (*shape.wanted, *shape.excluded, *(shape.minus.wanted if shape.minus else ())):
-        for phrase in group.phrases:
-            words = sum(vocabulary.count(w) for w in phrase.words[:-1])
-            words += phrase_count(Phrase(phrase.words[-1:], phrase.prefix), vocabulary, rows)
-            walked += words * (FTS_POSITIONS if len(phrase.words) > 1 else 1)
+    walked = fts_walk(shape, vocabulary, rows)
     if shape.match_any:
         matches = float(sum(counts))
     else:  # as if the groups were independent, with a margin: words keep company
         matches = min(min(counts), rows * math.prod(n / rows for n in counts) * FTS_MARGIN)
     phrases = sum(len(g.phrases) for g in shape.wanted)  # bm25 visits each, match by match
     return walked + FTS_MATCH * phrases * matches
+
+
+def fts_walk(shape: Shape, vocabulary: Vocabulary, rows: int) -> int:
+    """The index entries FTS5 walks for ``shape`` at most: every word's whole entry, wanted,
+    excluded or left out, a phrase's twice (its positions are read too)."""
+    walked = 0
+    for group in (*shape.wanted, *shape.excluded, *(shape.minus.wanted if shape.minus else ())):
+        for phrase in group.phrases:
+            words = sum(vocabulary.count(w) for w in phrase.words[:-1])
+            words += phrase_count(Phrase(phrase.words[-1:], phrase.prefix), vocabulary, rows)
+            walked += words * (FTS_POSITIONS if len(phrase.words) > 1 else 1)
+    return walked
 
 
 def cheap_for_fts(
@@ -165,40 +172,56 @@ def maybe_rare(
     at most ``few`` passages: worth a try on FTS5 before the lists."""
     if one_phrase(shape) and not paired_or_prefix(shape, vocabulary, rows):
         return True
-    return few_together(shape, counts, rows, few)
+    return few_together(shape, counts, vocabulary, rows, few)
 
 
-def few_together(shape: Shape, counts: list[int], rows: int, few: int) -> bool:
+def few_together(
+    shape: Shape, counts: list[int], vocabulary: Vocabulary, rows: int, few: int
+) -> bool:
     """Several groups, all wanted and without a prefix, whose words would be together in at
     most ``few`` passages if they were independent (times FTS_MARGIN): a sentence of common
     words. FTS5 jumps each word's entry to the next passage that has the others, so it may
     find them all fast however long the entries are; only trying tells. Not past twice
     FTS_BUDGET entries: no time limit stops FTS5 before its first match, so a query with none
     runs to its end (41 ms for six words and "it" at 1M passages)."""
-    if shape.match_any or len(shape.wanted) < 2 or sum(counts) > 2 * FTS_BUDGET:
+    if shape.match_any or len(shape.wanted) < 2:
+        return False
+    if fts_walk(shape, vocabulary, rows) > 2 * FTS_BUDGET:
         return False
     if any(p.prefix for g in shape.wanted for p in g.phrases):
         return False  # FTS5 merges a prefix's words before any time limit can stop it
     return rows * math.prod(n / rows for n in counts) * FTS_MARGIN <= few
 
 
-def rarest(shape: Shape, counts: list[int], rows: int, few: int) -> Shape | None:
-    """The fewest of the rarest groups of several all wanted, which every match has, that
-    would be together in at most ``few`` passages if they were independent (words keep
-    company: if they would be in more, they are, and listing them is a walk for nothing).
-    None when that is the whole query or they are common: walking them could cost more than
-    FTS_BUDGET entries."""
+def rarest(
+    shape: Shape, counts: list[int], vocabulary: Vocabulary, rows: int, few: int
+) -> Shape | None:
+    """The fewest of the rarest groups (no prefix) of several all wanted, which every match
+    has, that would be together in at most ``few`` passages if they were independent (words
+    keep company: if they would be in more, they are, and listing them is a walk for
+    nothing). None when that is the whole query or they are common: walking them (a phrase's
+    every word, with positions) could cost more than FTS_BUDGET entries."""
     if shape.match_any or len(shape.wanted) < 3:
         return None
-    order = sorted(range(len(counts)), key=counts.__getitem__)
+    unfixed = [i for i, g in enumerate(shape.wanted) if not any(p.prefix for p in g.phrases)]
+    order = sorted(unfixed, key=counts.__getitem__)
     together, walked = float(rows), 0
-    for taken, i in enumerate(order[:-1], start=1):
-        together, walked = together * counts[i] / rows, walked + counts[i]
+    for taken, i in enumerate(order[: len(shape.wanted) - 1], start=1):
+        together *= counts[i] / rows
+        walked += fts_walk(Shape((shape.wanted[i],)), vocabulary, rows)
         if walked > FTS_BUDGET:
             return None
         if taken >= 2 and together <= few:
             return Shape(tuple(shape.wanted[k] for k in sorted(order[:taken])))
     return None
+
+
+def single_words(shape: Shape, vocabulary: Vocabulary) -> bool:
+    """Every wanted group is one word, no prefix, whose passage count is known exactly."""
+    phrases = [g.phrases[0] for g in shape.wanted if len(g.phrases) == 1]
+    return len(phrases) == len(shape.wanted) and all(
+        len(p.words) == 1 and not p.prefix and vocabulary.knows(p.words[0]) for p in phrases
+    )
 
 
 def _alone(shape: Shape) -> bool:
