@@ -184,12 +184,10 @@ def few_together(
     find them all fast however long the entries are; only trying tells. Not past twice
     FTS_BUDGET entries: no time limit stops FTS5 before its first match, so a query with none
     runs to its end (41 ms for six words and "it" at 1M passages)."""
-    if shape.match_any or len(shape.wanted) < 2:
-        return False
+    if shape.match_any or len(shape.wanted) < 2 or any(map(_prefixed, shape.wanted)):
+        return False  # FTS5 merges a prefix's words before any time limit can stop it
     if fts_walk(shape, vocabulary, rows) > 2 * FTS_BUDGET:
         return False
-    if any(p.prefix for g in shape.wanted for p in g.phrases):
-        return False  # FTS5 merges a prefix's words before any time limit can stop it
     return rows * math.prod(n / rows for n in counts) * FTS_MARGIN <= few
 
 
@@ -203,7 +201,7 @@ def rarest(
     every word, with positions) could cost more than FTS_BUDGET entries."""
     if shape.match_any or len(shape.wanted) < 3:
         return None
-    unfixed = [i for i, g in enumerate(shape.wanted) if not any(p.prefix for p in g.phrases)]
+    unfixed = [i for i, g in enumerate(shape.wanted) if not _prefixed(g)]
     order = sorted(unfixed, key=counts.__getitem__)
     together, walked = float(rows), 0
     for taken, i in enumerate(order[: len(shape.wanted) - 1], start=1):
@@ -222,6 +220,10 @@ def single_words(shape: Shape, vocabulary: Vocabulary) -> bool:
     return len(phrases) == len(shape.wanted) and all(
         len(p.words) == 1 and not p.prefix and vocabulary.knows(p.words[0]) for p in phrases
     )
+
+
+def _prefixed(group: Group) -> bool:
+    return any(p.prefix for p in group.phrases)
 
 
 def _alone(shape: Shape) -> bool:
