@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from bot.core.db import Database
-from bot.corpus import champions, ranking, terms
+from bot.corpus import champions, lexicon, ranking, terms
 from bot.corpus.bounds import GUIDE, OWN, bound, passage_bounds, summed
 from bot.corpus.ingest import sync_corpus
 from bot.corpus.lexicon import make_vocabulary
@@ -136,8 +136,84 @@ async def test_python_bm25_is_fts5_bm25(big: Services) -> None:
                 (rowid,),
             )
             candidate = Candidate.of(rowid, text, title, author, sum(varints(bytes(size))))
-            ours = bm25(candidate, exact, [idf(rows, n) for n in counts], avgdl)
+            ours = bm25(candidate, exact, [(idf(rows, n),) for n in counts], avgdl)
             assert ours == pytest.approx(fts_score, rel=1e-9, abs=1e-12), (query, rowid)
+
+
+FORMS = "lights lighting lit rivers".split()
+
+
+async def _with_forms(services: Services, folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Other forms of "light" and "river", each in a different number of passages, so that
+    each form's idf differs from the group's summed count's."""
+    rng = random.Random(5)
+
+    def word(n: int) -> str:
+        roll = rng.random()
+        if roll < 0.2:
+            return rng.choice(FORMS[: 1 + n % len(FORMS)])
+        return rng.choice(COMMON) if roll < 0.7 else rng.choice(RARE[:20])
+
+    def passage(n: int) -> str:  # "quill" in 80: a rare word, its matches all scored
+        words = [word(n) for _ in range(rng.randint(4, 40))]
+        return " ".join(words + ["quill"] * (n % 5 == 0))
+
+    body = "\n\n".join(passage(n) for n in range(400))
+    (folder / "forms.md").write_text(document_text(body, title="Forms"), encoding="utf-8")
+    await sync_corpus(services.db, folder)
+    monkeypatch.setattr(lexicon, "REBUILD_EVERY", 0.0)  # the new corpus's vocabulary now...
+    await services.search.lexicon.current()
+    vocabulary = await services.search.lexicon.current()
+    assert vocabulary is not None and vocabulary.generation == await services.corpus.generation()
+    champions.build(services.db.path)  # ...and its lists (the worker waits a minute)
+
+
+async def test_python_bm25_scores_each_form_as_fts5_does(
+    big: Services, big_folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """FTS5 gives each phrase of a query its own idf and count: ``(light OR lights)`` is two
+    phrases, not one word with their summed passages."""
+    await _with_forms(big, big_folder, monkeypatch)
+    vocabulary = await big.search.lexicon.current()
+    assert vocabulary is not None
+    block = (await big.db.one("SELECT block FROM passages_fts_data WHERE id = 1"))[0]
+    rows, avgdl = index_averages(bytes(block))
+    for query in ("light", "lights river", "river the", "light -rivers"):
+        _, forms = shapes(parse_query(query), vocabulary)
+        assert forms is not None and any(len(g.phrases) > 1 for g in forms.wanted), query
+        counts = [group_count(g, vocabulary, rows) for g in forms.wanted]
+        idfs = terms.phrase_idfs(forms, counts, vocabulary, rows)
+        truth = _truth(big.db.path, forms.fts())
+        assert truth, query
+        for rowid, fts_score in truth[:60]:
+            text, title, author, size = await big.db.one(
+                """SELECT s.text, s.title, s.author, d.sz FROM passage_search AS s
+                JOIN passages_fts_docsize AS d ON d.id = s.rowid WHERE s.rowid = ?""",
+                (rowid,),
+            )
+            candidate = Candidate.of(rowid, text, title, author, sum(varints(bytes(size))))
+            ours = bm25(candidate, forms, idfs, avgdl)
+            assert ours == pytest.approx(fts_score, rel=1e-9, abs=1e-12), (query, rowid)
+
+
+async def test_the_other_forms_tier_is_ranked_in_fts5_s_order(
+    big: Services, big_folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Common words in other forms, among a rare word's matches or sifted by a sentence's
+    rarest words, scored in Python: in FTS5's order of every match, down to the last."""
+    await _with_forms(big, big_folder, monkeypatch)
+    vocabulary = await big.search.lexicon.current()
+    assert vocabulary is not None
+    generation = await big.corpus.generation()
+    for query in ("quill the lights", "word30 word47 the lights", "word35 rivers word59 of"):
+        _, forms = shapes(parse_query(query), vocabulary)
+        assert forms is not None and terms.single_words(forms, vocabulary)
+        truth = _truth(big.db.path, forms.fts())
+        assert 0 < len(truth) <= ranking.TEXT_BUDGET, query
+        ranked = await big.search.ranker.rank(forms, vocabulary, generation, limit=500, offset=0)
+        scores = dict(truth)
+        assert sorted(ranked.rowids) == sorted(scores), query
+        assert [scores[r] for r in ranked.rowids] == sorted(scores.values()), query
 
 
 @pytest.mark.parametrize(

@@ -29,7 +29,7 @@ from .bounds import GUIDE, OWN, floor, lists_of, passage_bounds, summed
 from .champions import CHAMPION_DF, Champions
 from .fts_order import Order, fts_order, fts_order_within
 from .lexicon import Vocabulary
-from .scoring import K1, Shape, idf, index_averages
+from .scoring import K1, Shape, index_averages
 from .terms import (
     champion_terms,
     cheap_for_fts,
@@ -38,6 +38,7 @@ from .terms import (
     is_one_word,
     maybe_rare,
     pair_keys,
+    phrase_idfs,
     plain,
     prefix_phrase,
     rarest,
@@ -124,9 +125,8 @@ class Ranker:
             if not by_fts and phrases:
                 counts = await self._pair_counts(shape, counts)
             by_fts = by_fts or cheap_for_fts(shape, counts, vocabulary, rows, ENUMERATE)
-        stats = Stats(rows, avgdl, [idf(rows, n) for n in counts], generation)
-        # Single words the vocabulary of this generation counts: Python's bm25 is FTS5's.
-        exact = single_words(shape, vocabulary) and vocabulary.generation == generation
+        stats = Stats(rows, avgdl, phrase_idfs(shape, counts, vocabulary, rows), generation)
+        exact = single_words(shape, vocabulary) and vocabulary.generation == generation  # as FTS5
         sieve = rarest(shape, counts, vocabulary, rows, TEXT_BUDGET)
         order = None
         if cost > EXACT_BUDGET and exact:
@@ -232,7 +232,7 @@ class Ranker:
         fresh = await self.champions.current(generation)
         groups = [lists_of(g, lists, vocabulary) for g in shape.wanted]
         exactly = fresh and plain(shape) and all(mode == OWN for mode, _ in groups)
-        weights = [w * (K1 + 1) for w in stats.idfs]
+        weights = [max(ws) * (K1 + 1) for ws in stats.idfs]  # forms: a guide's, not a bound
         if exactly and len(groups) == 1:  # one word (or pair): its list is its ranking
             found = groups[0][1][0]
             best = [r for r in found.rowids if r not in seen]

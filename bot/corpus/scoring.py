@@ -106,17 +106,19 @@ _tokens_of = lru_cache(maxsize=4096)(tokens)  # titles and authors repeat: one p
 
 
 def frequency(candidate: Candidate, group: Group) -> float:
-    """The group's weighted count of occurrences in the passage (FTS5's ``aFreq``)."""
-    total = 0.0
-    for phrase in group.phrases:
-        if candidate.counts and len(phrase.words) == 1 and not phrase.prefix:
-            word = phrase.words[0]
-            for weight, counted in zip(WEIGHTS, candidate.counts, strict=True):
-                total += weight * counted[word]
-            continue
-        for weight, words in zip(WEIGHTS, candidate.columns, strict=True):
-            total += weight * len(positions(words, phrase))
-    return total
+    """The group's weighted count of occurrences in the passage, all its phrases together."""
+    return sum(phrase_frequency(candidate, p) for p in group.phrases)
+
+
+def phrase_frequency(candidate: Candidate, phrase: Phrase) -> float:
+    """The phrase's weighted count of occurrences in the passage (FTS5's ``aFreq``)."""
+    if candidate.counts and len(phrase.words) == 1 and not phrase.prefix:
+        word = phrase.words[0]
+        return sum(w * c[word] for w, c in zip(WEIGHTS, candidate.counts, strict=True))
+    return sum(
+        w * len(positions(words, phrase))
+        for w, words in zip(WEIGHTS, candidate.columns, strict=True)
+    )
 
 
 def matches(candidate: Candidate, shape: Shape) -> bool:
@@ -139,14 +141,22 @@ def idf(passages: int, containing: int) -> float:
     return value if value > 0 else 1e-6
 
 
-def bm25(candidate: Candidate, shape: Shape, idfs: Sequence[float], avgdl: float) -> float | None:
+def bm25(
+    candidate: Candidate, shape: Shape, idfs: Sequence[Sequence[float]], avgdl: float
+) -> float | None:
     """FTS5's ``bm25(passages_fts, 1.0, 0.5, 0.5)`` (negative, lower is better), or None when
-    the passage does not match ``shape``. ``idfs`` go with ``shape.wanted``."""
-    tfs = [frequency(candidate, g) for g in shape.wanted]
-    if not _matches(candidate, shape, tfs):
+    the passage does not match ``shape``. ``idfs`` go with ``shape.wanted``, one for each of a
+    group's phrases: FTS5 scores each phrase of a query on its own (``weight OR weights`` is two
+    phrases, each with its own idf and count)."""
+    each = [[phrase_frequency(candidate, p) for p in g.phrases] for g in shape.wanted]
+    if not _matches(candidate, shape, [sum(tfs) for tfs in each]):
         return None
     norm = K1 * (1 - B + B * candidate.length / avgdl)
-    return -sum(w * (tf * (K1 + 1)) / (tf + norm) for tf, w in zip(tfs, idfs, strict=True))
+    return -sum(
+        w * (tf * (K1 + 1)) / (tf + norm)
+        for tfs, ws in zip(each, idfs, strict=True)
+        for tf, w in zip(tfs, ws, strict=True)
+    )
 
 
 def impact(tf: float, length: int, avgdl: float) -> float:

@@ -8,7 +8,7 @@ import math
 
 from .champions import PREFIX_LENGTHS, pair_key
 from .lexicon import Vocabulary
-from .scoring import Group, Phrase, Shape
+from .scoring import Group, Phrase, Shape, idf
 
 #: A common prefix draws on the champion lists of at most this many of its words.
 PREFIX_WORDS = 12
@@ -215,11 +215,27 @@ def rarest(
 
 
 def single_words(shape: Shape, vocabulary: Vocabulary) -> bool:
-    """Every wanted group is one word, no prefix, whose passage count is known exactly."""
-    phrases = [g.phrases[0] for g in shape.wanted if len(g.phrases) == 1]
-    return len(phrases) == len(shape.wanted) and all(
-        len(p.words) == 1 and not p.prefix and vocabulary.knows(p.words[0]) for p in phrases
+    """Every wanted phrase is one word, no prefix, whose passage count is known exactly: then
+    Python's bm25 (``scoring``) is FTS5's, a group of forms (``weight OR weights``) too."""
+    return all(
+        len(p.words) == 1 and not p.prefix and vocabulary.knows(p.words[0])
+        for g in shape.wanted
+        for p in g.phrases
     )
+
+
+def phrase_idfs(
+    shape: Shape, counts: list[int], vocabulary: Vocabulary, rows: int
+) -> list[tuple[float, ...]]:
+    """The idf of each wanted group's every phrase, as FTS5 gives each phrase its own: a group
+    of one phrase from its ``counts`` entry (which may know a stopword pair's passages), the
+    phrases of a group of forms each from its own count."""
+    return [
+        (idf(rows, n),)
+        if len(g.phrases) == 1
+        else tuple(idf(rows, phrase_count(p, vocabulary, rows)) for p in g.phrases)
+        for g, n in zip(shape.wanted, counts, strict=True)
+    ]
 
 
 def _prefixed(group: Group) -> bool:

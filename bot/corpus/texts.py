@@ -12,11 +12,11 @@ from .scoring import Candidate, Shape, bm25, varints
 @dataclass(frozen=True, slots=True)
 class Stats:
     """What bm25 needs besides the passage: the corpus's size and average length, and each
-    wanted group's idf (in the corpus generation they were read in)."""
+    wanted group's phrases' idfs (in the corpus generation they were read in)."""
 
     rows: int
     avgdl: float
-    idfs: list[float]
+    idfs: list[tuple[float, ...]]
     generation: int
 
 
