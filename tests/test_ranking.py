@@ -159,13 +159,25 @@ async def _with_forms(services: Services, folder: Path, monkeypatch: pytest.Monk
         return " ".join(words + ["quill"] * (n % 5 == 0))
 
     body = "\n\n".join(passage(n) for n in range(400))
-    (folder / "forms.md").write_text(document_text(body, title="Forms"), encoding="utf-8")
+    await _added(services, folder, monkeypatch, document_text(body, title="Forms"))
+
+
+def _list_sizes() -> tuple[int, int, int]:
+    """The champion lists' thresholds as the fixture sets them (``build``'s defaults are not)."""
+    return champions.CHAMPION_DF, champions.CHAMPIONS, champions.STOPWORD_CHAMPIONS
+
+
+async def _added(
+    services: Services, folder: Path, monkeypatch: pytest.MonkeyPatch, document: str
+) -> None:
+    """The corpus with ``document`` added, its vocabulary and its champion lists built."""
+    (folder / "added.md").write_text(document, encoding="utf-8")
     await sync_corpus(services.db, folder)
     monkeypatch.setattr(lexicon, "REBUILD_EVERY", 0.0)  # the new corpus's vocabulary now...
     await services.search.lexicon.current()
     vocabulary = await services.search.lexicon.current()
     assert vocabulary is not None and vocabulary.generation == await services.corpus.generation()
-    champions.build(services.db.path)  # ...and its lists (the worker waits a minute)
+    champions.build(services.db.path, *_list_sizes())  # ...and its lists (the worker waits)
 
 
 async def test_python_bm25_scores_each_form_as_fts5_does(
@@ -483,18 +495,76 @@ async def test_a_short_prefix_has_a_list_of_its_own(big: Services) -> None:
     assert all(scores[r] <= cutoff + 1e-12 for r in listed.rowids)
 
 
-async def test_stopword_pairs_have_lists_of_every_passage_when_rare(big: Services) -> None:
-    found = await big.search.champions.lists(["the of", "of the", "word1 the"])
-    assert "word1 the" not in found  # "word1" is common, but not a stopword
+async def test_pairs_with_a_stopword_have_lists_of_every_passage_when_rare(
+    big: Services,
+) -> None:
+    """Two common words in a row, one a stopword, have a list: a pair of stopwords as long as
+    a stopword's, a stopword and another common word as long as a common word's."""
+    found = await big.search.champions.lists(["the of", "of the", "word1 the", "word1 word2"])
+    assert "word1 word2" not in found  # both common, neither a stopword: FTS5 is quick
+    assert {"the of", "of the", "word1 the"} <= set(found)
     for pair, listed in found.items():
         truth = _truth(big.db.path, f'"{pair}"')
         assert listed.passages == len(truth), pair  # FTS5's own count of the phrase
-        size = min(champions.STOPWORD_CHAMPIONS, len(truth))
+        stopwords = pair != "word1 the"
+        longest = champions.STOPWORD_CHAMPIONS if stopwords else champions.CHAMPIONS
+        size = min(longest, len(truth))
         assert len(listed.rowids) == size
-        assert listed.complete == (len(truth) <= champions.STOPWORD_CHAMPIONS)
+        assert listed.complete == (len(truth) <= longest)
         assert set(listed.rowids) == {r for r, _ in truth[:size]} or _ties_at_the_end(
             big, pair, listed
         )
+
+
+async def test_a_phrase_of_a_stopword_and_a_common_word_is_ranked_off_its_list(
+    big: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """FTS5 would walk every "the" with its positions, then score each match: the pair's
+    list is its ranking and counts it, like one word's, and no passage is read."""
+    asked: list[str] = []
+    for name in ("fts_order", "fts_order_within", "scored_texts"):
+        original = getattr(ranking, name)
+
+        def spy(*args: Any, _original: Any = original, **kwargs: Any) -> Any:
+            asked.append(_original.__name__)
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(ranking, name, spy)
+    vocabulary = await big.search.lexicon.current()
+    assert vocabulary is not None
+    rowids = dict(await big.db.all("SELECT id, rowid FROM passages"))
+    for query in ('"word5 the"', '"of word9"', '"word40 and"'):
+        exact, _ = shapes(parse_query(query), vocabulary)
+        truth = _truth(big.db.path, exact.fts())
+        assert 0 < len(truth) <= champions.CHAMPIONS, query  # complete: every passage
+        results = await big.search.search(query, limit=50)
+        assert (results.total, results.capped) == (len(truth), False), query
+        got = [int(rowids[h.passage.id]) for h in results.hits]
+        assert got == [r for r, _ in truth], query
+    assert asked == []
+
+
+async def test_a_pair_that_would_have_a_list_and_has_none_is_in_no_passage(
+    big: Services, big_folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    body = "\n\n".join(f"a sextant river word{n}" for n in range(150))  # never "sextant the"
+    await _added(big, big_folder, monkeypatch, document_text(body, title="Sextants"))
+    vocabulary = await big.search.lexicon.current()
+    assert vocabulary is not None and vocabulary.count("sextant") > champions.CHAMPION_DF
+    asked: list[str] = []
+    within = ranking.fts_order_within
+
+    async def spy(*args: Any) -> Any:
+        asked.append(args[1])
+        return await within(*args)
+
+    monkeypatch.setattr(ranking, "fts_order_within", spy)
+    for query, matches in (('"sextant the"', 0), ('"the sextant river"', 0), ('"a sextant"', 150)):
+        exact, _ = shapes(parse_query(query), vocabulary)
+        assert len(_truth(big.db.path, exact.fts())) == matches
+        results = await big.search.search(query, limit=5)
+        assert (results.total, results.capped) == (matches, False), query
+    assert asked == []  # FTS5 was never given the time to walk "the"
 
 
 async def test_a_rare_stopword_phrase_counts_every_match(big: Services) -> None:

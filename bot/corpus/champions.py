@@ -5,7 +5,9 @@ CHAMPION_DF passages, the CHAMPIONS passages with the highest bm25 for that word
 is the same for all of them, so only its count and the passage's length matter) are computed
 once per corpus generation and kept in ``search_champions``. A search for common words scores
 the union of its words' lists instead of every match (the classic "champion list" of a tiered
-index; ``docs/search.md`` says how close that comes to ranking everything, as measured).
+index; ``docs/search.md`` says how close that comes to ranking everything, as measured). Two
+common words in a row with a stopword among them ("of now") have a list too (``listed_pair``):
+FTS5 finds such a phrase only by walking the stopword's whole entry.
 
 The build reads every passage once. It runs in a process of its own (``python -m
 bot.corpus.champions DB``) so the bot's event loop never waits for it, and it is only needed
@@ -15,7 +17,6 @@ once some word is in more than CHAMPION_DF passages.
 from __future__ import annotations
 
 import array
-import heapq
 import itertools
 import sqlite3
 import sys
@@ -26,6 +27,7 @@ from pathlib import Path
 
 from ..core.db import Database
 from ..core.worker import Worker
+from .best import Best
 from .lexicon import Vocabulary
 from .scoring import WEIGHTS, impact, index_averages, varints
 from .tokens import tokens
@@ -66,14 +68,6 @@ class ChampionList:
         object.__setattr__(self, "floor", floor)
 
 
-def pack(entries: list[tuple[float, int]]) -> bytes:
-    """``(impact, rowid)`` pairs as stored: the rowids (int64), then the impacts (float64)."""
-    return (
-        array.array("q", [r for _, r in entries]).tobytes()
-        + array.array("d", [i for i, _ in entries]).tobytes()
-    )
-
-
 def unpack(blob: bytes, passages: int = 0) -> ChampionList:
     half = len(blob) // 2
     rowids, impacts = array.array("q"), array.array("d")
@@ -86,8 +80,8 @@ def unpack(blob: bytes, passages: int = 0) -> ChampionList:
 
 def compute(
     connection: sqlite3.Connection, df: int, size: int, stopword_size: int
-) -> tuple[str, dict[str, tuple[int, list[tuple[float, int]]]]]:
-    """(generation, term -> its champions best first) over the database's current corpus:
+) -> tuple[str, dict[str, tuple[int, Best]]]:
+    """(generation, term -> (its passages, its champions)) over the database's current corpus:
     for each word in more than ``df`` passages, its ``size`` best (``stopword_size`` for a word
     in a tenth of them or more). Short prefixes ("th*") get lists too: FTS5 has prefix indexes
     for them, and ranking every match of "th*" is as slow as of "the"."""
@@ -104,8 +98,9 @@ def compute(
         for prefix in prefix_keys(word):
             reach[prefix] = reach.get(prefix, 0) + n
     sizes = {t: stopword_size if n * 10 >= passages else size for t, n in reach.items() if n > df}
-    paired = {t for t, n in words if n > df and n * 10 >= passages}
-    heaps: dict[str, list[tuple[float, int]]] = {t: [] for t in sizes}
+    common = {t for t, n in words if n > df}
+    stop = {t for t in common if reach[t] * 10 >= passages}
+    best = {t: Best(n) for t, n in sizes.items()}
     found_in: dict[str, int] = dict.fromkeys(sizes, 0)  # how many passages have each
     fixed: dict[tuple[str, str], dict[str, float]] = {}  # title and author words, per document
     rows = connection.execute(
@@ -121,37 +116,31 @@ def compute(
             extra: dict[str, float] = {}
             for weight, column in zip(WEIGHTS[1:], key, strict=True):
                 column_words = tokens(column or "")
-                for word in (*column_words, *pairs_of(column_words, paired)):
+                for word in (*column_words, *pairs_of(column_words, common, stop)):
                     extra[word] = extra.get(word, 0.0) + weight
             fixed[key] = extra
-        for pair in pairs_of(words_in, paired):
+        for pair in pairs_of(words_in, common, stop):
             counts[pair] = counts.get(pair, 0.0) + 1.0
         for word, weight in fixed[key].items():
             counts[word] = counts.get(word, 0.0) + weight
         prefixed: dict[str, float] = {}
         for word, tf in counts.items():
             for prefix in prefix_keys(word) if " " not in word else ():
-                if prefix in heaps:
+                if prefix in best:
                     prefixed[prefix] = prefixed.get(prefix, 0.0) + tf
         for word, tf in (*counts.items(), *prefixed.items()):
-            heap = heaps.get(word)
-            if heap is None:
+            kept = best.get(word)
+            if kept is None:
                 if " " not in word:
                     continue
-                heap = heaps[word] = []  # a stopword pair's first passage
-                found_in[word], sizes[word] = 0, stopword_size
+                kept = best[word] = Best(  # a pair's first passage
+                    stopword_size if set(word.split(" ")) <= stop else size
+                )
+                found_in[word] = 0
             found_in[word] += 1
-            entry = (impact(tf, length, avgdl), -rowid)  # ties: the lower rowid first
-            if len(heap) < sizes[word]:
-                heapq.heappush(heap, entry)
-            elif entry > heap[0]:
-                heapq.heapreplace(heap, entry)
+            kept.offer(impact(tf, length, avgdl), rowid)
     connection.execute("COMMIT")
-    lists = {
-        t: (found_in[t], [(i, -r) for i, r in sorted(h, reverse=True)])
-        for t, h in heaps.items()
-        if h
-    }
+    lists = {t: (found_in[t], kept) for t, kept in best.items() if len(kept)}
     return (str(generation[0]) if generation else "0"), lists
 
 
@@ -160,13 +149,23 @@ def pair_key(first: str, second: str) -> str:
     return f"{first} {second}"
 
 
-def pairs_of(words: list[str], paired: set[str]) -> list[str]:
-    """The keys of the stopword pairs in a column's words, once per occurrence. Two stopwords
-    in a row are a phrase FTS5 finds only by walking both words' whole index entries, so each
-    such pair gets a list (STOPWORD_CHAMPIONS long: a rarer pair has every passage on it)."""
-    if not paired:
-        return []
-    return [pair_key(a, b) for a, b in itertools.pairwise(words) if a in paired and b in paired]
+def listed_pair(first: int, second: int, passages: int, df: int) -> bool:
+    """Whether two words in a row, in ``first`` and ``second`` of ``passages``, have a list
+    of their own: both common (in more than ``df`` passages) and one a stopword (in a tenth of
+    them or more). FTS5 finds such a phrase by walking the stopword's whole index entry, with
+    its positions (30-50 ms at 1M passages for "of now"), and then scores each match."""
+    return first > df and second > df and max(first, second) * 10 >= passages
+
+
+def pairs_of(words: list[str], common: set[str], stop: set[str]) -> list[str]:
+    """The keys of the listed pairs (``listed_pair``) in a column's words, once per
+    occurrence. A pair of stopwords gets a STOPWORD_CHAMPIONS-long list (a rarer one has every
+    passage on it), a stopword and another common word a CHAMPIONS-long one."""
+    return [
+        pair_key(a, b)
+        for a, b in itertools.pairwise(words)
+        if (a in stop or b in stop) and a in common and b in common
+    ]
 
 
 def prefix_keys(word: str) -> list[str]:
@@ -189,7 +188,7 @@ def build(
         connection.execute("DELETE FROM search_champions")
         connection.executemany(
             "INSERT INTO search_champions VALUES (?, ?, ?)",
-            ((t, pack(r), n) for t, (n, r) in lists.items()),
+            ((t, kept.packed(), n) for t, (n, kept) in lists.items()),
         )
         connection.execute(
             "INSERT OR REPLACE INTO corpus_meta VALUES ('champions', ?)", (generation,)

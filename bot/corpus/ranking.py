@@ -12,34 +12,33 @@ Three ways, chosen from the vocabulary's passage counts before anything is ranke
    (``champions.py``), which carry each word's impact. A passage on every list of a query of
    plain words has its exact score without being read; the others are read and scored, the
    most promising first, at most TEXT_BUDGET of them. Fagin's threshold tells when no passage
-   off the lists can do better; ``bench/bench_search.py`` measures how often page one agrees
-   with ranking every match. A phrase of stopwords ("the of of") has lists of its own: those
-   of its word pairs, each an upper bound on the phrase, and complete when the pair is rare.
+   off the lists can do better (``from_lists.py``); ``bench/bench_search.py`` measures how
+   often page one agrees with ranking every match. Two common words in a row, one of them a
+   stopword ("of now", "the of"), have a list of their own: a phrase of two is ranked off it
+   like one word, and a longer one ("the of of") is bounded by each of its pairs' lists.
 """
 
 from __future__ import annotations
 
-import heapq
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
 from ..core.db import Database
-from .bounds import GUIDE, OWN, floor, lists_of, passage_bounds, summed
 from .champions import CHAMPION_DF, Champions
+from .from_lists import PROOF_DEPTH, from_lists
 from .fts_order import Order, fts_order, fts_order_within
 from .lexicon import Vocabulary
-from .scoring import K1, Shape, index_averages
+from .scoring import Shape, index_averages
 from .terms import (
-    champion_terms,
     cheap_for_fts,
     group_count,
-    guide_terms,
     is_one_word,
+    listed_keys,
     maybe_rare,
+    one_pair,
     pair_keys,
     phrase_idfs,
-    plain,
     prefix_phrase,
     rarest,
     single_words,
@@ -64,11 +63,6 @@ RANK_DEPTH = 100
 ORDERS_KEPT = 128
 #: At most this many champion candidates are read and scored from their text per query.
 TEXT_BUDGET = 150
-#: Where the lists bound every group, candidates are read this many at a time, until the
-#: threshold shows the rest cannot reach the ranking.
-READ_BATCH = 40
-#: ...until the best this many (two pages) are proven exact.
-PROOF_DEPTH = 10
 #: When too few candidates match (a phrase of common words), matches in rowid order are added
 #: for at most this long: FTS5 checks such a phrase passage by passage.
 SCAN_SECONDS = 0.005
@@ -119,17 +113,20 @@ class Ranker:
         if shape.minus is not None:
             cost += sum(group_count(g, vocabulary, rows) for g in shape.minus.wanted)
         phrases = any(len(p.words) > 1 for g in shape.wanted for p in g.phrases)
-        by_fts = False
-        if not (is_one_word(shape) and counts[0] > ENUMERATE):  # else its list is its ranking
-            by_fts = cost <= EXACT_BUDGET or (phrases and rows <= SMALL_CORPUS)
-            if not by_fts and phrases:
-                counts = await self._pair_counts(shape, counts)
-            by_fts = by_fts or cheap_for_fts(shape, counts, vocabulary, rows, ENUMERATE)
+        one_list = is_one_word(shape) or one_pair(shape, vocabulary, rows)
+        listed = one_list and counts[0] > ENUMERATE  # its list is its ranking
+        by_fts = not listed and (cost <= EXACT_BUDGET or (phrases and rows <= SMALL_CORPUS))
+        none = False
+        if not by_fts and phrases:
+            counts, none = await self._pair_counts(shape, counts, vocabulary, generation)
+        by_fts = by_fts or (
+            not listed and cheap_for_fts(shape, counts, vocabulary, rows, ENUMERATE)
+        )
         stats = Stats(rows, avgdl, phrase_idfs(shape, counts, vocabulary, rows), generation)
         exact = single_words(shape, vocabulary) and vocabulary.generation == generation  # as FTS5
         sieve = rarest(shape, counts, vocabulary, rows, TEXT_BUDGET)
-        order = None
-        if cost > EXACT_BUDGET and exact:
+        order: Order | None = ([], 0, False) if none else None
+        if order is None and cost > EXACT_BUDGET and exact:
             order = await self._sifted(shape, sieve, stats)
         if order is None and not by_fts and maybe_rare(shape, counts, vocabulary, rows, ENUMERATE):
             order = await self._if_rare(expression, generation)
@@ -183,6 +180,9 @@ class Ranker:
     ) -> Order:
         """(the best RANK_DEPTH matches or every one, how many match, whether more do)."""
         positive = Shape(shape.wanted, match_any=shape.match_any)  # exclusions: checked in Python
+        one_list = is_one_word(shape) or (  # a pair's list, if for this corpus
+            one_pair(shape, vocabulary, stats.rows) and await self.champions.current(generation)
+        )
         rare = [g for g, n in zip(shape.wanted, counts, strict=True) if n <= ENUMERATE]
         scored: dict[int, float] = {}
         if shape.match_any and sum(n for n in counts if n <= ENUMERATE) <= ENUMERATE and rare:
@@ -192,14 +192,15 @@ class Ranker:
                 self.db, Shape(tuple(rare), match_any=True).fts(), TEXT_BUDGET
             )
             scored.update(await self._score(shape, set(best), stats))
-        elif not shape.match_any and min(counts) <= ENUMERATE:
+        elif not shape.match_any and min(counts) <= ENUMERATE and not one_list:
             listed = await self._listed(positive, ENUMERATE + 1)
             scored.update(await self._score(shape, set(listed), stats))
             if len(listed) <= ENUMERATE:  # every match: exact
                 return _sorted(scored), len(scored), False
-        found, proven, complete = await self._from_champions(
-            shape, vocabulary, generation, stats, set(scored)
-        )
+        found, proven, complete = await from_lists(
+            self.champions, self._score, shape, vocabulary, stats, set(scored),
+            depth=RANK_DEPTH, budget=TEXT_BUDGET,
+        )  # fmt: skip
         scored.update(found)
         # Too few on the lists: add matches. FTS5 merges every word of a phrase's prefix
         # ("to the"*: the, their, then, ...) before it yields a first match, which no time
@@ -210,85 +211,27 @@ class Ranker:
         if len(scored) < enough and not proven and shape.minus is None:
             listed = await self._listed(positive, TEXT_BUDGET, seconds=SCAN_SECONDS)
             scored.update(await self._score(shape, set(listed) - set(scored), stats))
-        if is_one_word(shape):  # its whole list, and the vocabulary's count
+        if is_one_word(shape) or (one_list and proven):  # its list, and the count it knows
             return _sorted(scored), counts[0], False
         if complete and len(scored) < RANK_DEPTH:  # every match
             return _sorted(scored), len(scored), False
         return _sorted(scored)[:RANK_DEPTH], len(scored), True
 
-    async def _from_champions(
-        self, shape: Shape, vocabulary: Vocabulary, generation: int, stats: Stats, seen: set[int]
-    ) -> tuple[dict[int, float], bool, bool]:
-        """Scores of the most promising passages on the query's lists; whether the lists prove
-        that no other passage is among the best PROOF_DEPTH; whether none other matches."""
-        need = RANK_DEPTH
-        terms = champion_terms(shape, vocabulary)
-        lists = await self.champions.lists(terms)
-        if any(t.endswith("*") and t not in lists for t in terms):  # lists not built yet
-            guides = {t for g in shape.wanted for t in guide_terms(g, vocabulary)}
-            lists.update(await self.champions.lists(guides))
-        if not lists:
-            return {}, False, False
-        fresh = await self.champions.current(generation)
-        groups = [lists_of(g, lists, vocabulary) for g in shape.wanted]
-        exactly = fresh and plain(shape) and all(mode == OWN for mode, _ in groups)
-        weights = [max(ws) * (K1 + 1) for ws in stats.idfs]  # forms: a guide's, not a bound
-        if exactly and len(groups) == 1:  # one word (or pair): its list is its ranking
-            found = groups[0][1][0]
-            best = [r for r in found.rowids if r not in seen]
-            ranked = {r: -weights[0] * found.impacts[found.where[r]] for r in best}
-            return ranked, True, found.complete
-        if all(mode == OWN or (shape.match_any and not gl) for mode, gl in groups):
-            bounds, known = summed(weights, [gl for _, gl in groups], shape.match_any)
-        else:
-            bounds, known = passage_bounds(shape, groups, weights)
-        exact: dict[int, float] = {}
-        unsure: list[int] = []
-        for rowid in sorted(bounds, key=lambda r: (-bounds[r], r)):
-            if rowid in seen:
-                continue
-            if exactly and known[rowid] == len(groups):
-                exact[rowid] = bounds[rowid]  # walked best first: exact scores come in order
-                if len(exact) >= need:
-                    break  # every later candidate's bound is lower: none can reach the page
-            else:
-                unsure.append(rowid)
-        # The most promising: the highest bounds. A passage with all of many common words is
-        # rare, and a sentence's meaning finds it as well: fewer reads for more words.
-        many = len(groups) - 2  # from four words on
-        budget = TEXT_BUDGET if shape.match_any or many < 2 else max(30, TEXT_BUDGET // many)
-        scored = {r: -v for r, v in exact.items()}  # as bm25: lower is better
-        if not fresh or shape.match_any or any(mode == GUIDE for mode, _ in groups):
-            scored.update(await self._score(shape, set(unsure[:budget]), stats))
-            return scored, False, False
-        # Fagin's threshold: once no passage left unread can beat the PROOF_DEPTH-th best read,
-        # stop: the first pages are exact, and later ones rank what was read.
-        unseen = sum(w * floor(gl) for w, (_, gl) in zip(weights, groups, strict=True))
-        if any(any(f.complete for f in gl) for _, gl in groups):
-            unseen = 0.0  # a passage on no list lacks a group
-        read = 0
-        while True:
-            ceiling = max(unseen, bounds[unsure[read]] if len(unsure) > read else 0.0)
-            if ceiling <= 0:
-                return scored, True, True  # every passage that can match is read
-            top = heapq.nlargest(PROOF_DEPTH, [-v for v in scored.values()])
-            countable = unseen <= 0 and len(unsure) <= budget  # then read all: exact count
-            if not countable and len(top) >= PROOF_DEPTH and top[-1] >= ceiling:
-                return scored, True, False
-            if read >= min(budget, len(unsure)):
-                return scored, False, False
-            batch = unsure[read : min(budget, read + READ_BATCH)]
-            scored.update(await self._score(shape, set(batch), stats))
-            read += len(batch)
-
-    async def _pair_counts(self, shape: Shape, counts: list[int]) -> list[int]:
-        """A phrase is in at most as many passages as its rarest stopword pair."""
+    async def _pair_counts(
+        self, shape: Shape, counts: list[int], vocabulary: Vocabulary, generation: int
+    ) -> tuple[list[int], bool]:
+        """A phrase is in at most as many passages as its rarest listed pair; (those counts,
+        whether some wanted phrase is in none: a pair that would have a list has none)."""
         keys = [pair_keys(g.phrases[0]) if len(g.phrases) == 1 else [] for g in shape.wanted]
         known = await self.champions.passages(k for ks in keys for k in ks)
-        return [
-            min([n, *(known[k] for k in ks if k in known)])
-            for n, ks in zip(counts, keys, strict=True)
-        ]
+        rows = (await self._averages(generation))[0]
+        sure = vocabulary.generation == generation and await self.champions.current(generation)
+        absent = sure and any(
+            k not in known for g in shape.wanted for k in listed_keys(g, vocabulary, rows)
+        )
+        pairs = zip(counts, keys, strict=True)
+        found = [min([n, *(known[k] for k in ks if k in known)]) for n, ks in pairs]
+        return found, absent and not shape.match_any
 
     async def _averages(self, generation: int) -> tuple[int, float]:
         """FTS5's passage count and average length, read once per corpus generation."""

@@ -6,7 +6,8 @@ import bisect
 import itertools
 import math
 
-from .champions import PREFIX_LENGTHS, pair_key
+from . import champions
+from .champions import PREFIX_LENGTHS, listed_pair, pair_key
 from .lexicon import Vocabulary
 from .scoring import Group, Phrase, Shape, idf
 
@@ -85,6 +86,21 @@ def pair_keys(phrase: Phrase) -> list[str]:
     passage has the phrase at most as often as each of them."""
     whole = phrase.words[:-1] if phrase.prefix else phrase.words
     return [pair_key(a, b) for a, b in itertools.pairwise(whole)]
+
+
+def listed_keys(group: Group, vocabulary: Vocabulary, rows: int) -> list[str]:
+    """The keys of a one-phrase group's pairs that have a list wherever they occur
+    (``champions.listed_pair``): with the lists fresh, such a pair without one is in no
+    passage, and so is the phrase."""
+    if len(group.phrases) != 1:
+        return []
+    phrase = group.phrases[0]
+    whole = phrase.words[:-1] if phrase.prefix else phrase.words
+    return [
+        pair_key(a, b)
+        for a, b in itertools.pairwise(whole)
+        if listed_pair(vocabulary.count(a), vocabulary.count(b), rows, champions.CHAMPION_DF)
+    ]
 
 
 def group_count(group: Group, vocabulary: Vocabulary, rows: int) -> int:
@@ -253,8 +269,18 @@ def prefix_phrase(shape: Shape) -> bool:
 
 
 def paired_or_prefix(shape: Shape, vocabulary: Vocabulary, rows: int) -> bool:
-    """Two words each in a tenth of the corpus (a pair with a list of its own, champions.py),
-    or a prefix, which FTS5 expands before any time limit can stop it."""
+    """A pair with a list of its own (``champions.listed_pair``), or a prefix, which FTS5
+    expands before any time limit can stop it."""
+    return one_pair(shape, vocabulary, rows) or shape.wanted[0].phrases[0].prefix
+
+
+def one_pair(shape: Shape, vocabulary: Vocabulary, rows: int) -> bool:
+    """One phrase of two words, nothing else, with a list of its own: like one word's, the
+    list is its ranking, and it counts the pair's passages."""
+    if not (one_phrase(shape) and plain(shape)):
+        return False
     phrase = shape.wanted[0].phrases[0]
-    paired = len(phrase.words) == 2 and all(vocabulary.count(w) * 10 >= rows for w in phrase.words)
-    return paired or phrase.prefix
+    if len(phrase.words) != 2 or phrase.prefix:
+        return False
+    first, second = (vocabulary.count(w) for w in phrase.words)
+    return listed_pair(first, second, rows, champions.CHAMPION_DF)
