@@ -314,6 +314,26 @@ def test_a_sentence_is_tried_on_fts5_when_its_words_are_seldom_together() -> Non
     assert not tried("w0")
 
 
+def test_a_phrase_is_tried_on_fts5_only_when_no_pair_list_ranks_it_and_fts5_can_stop() -> None:
+    rows = 100_000
+    counted = [("the", 90_000), ("of", 80_000), ("storm", 5_000), ("sea", 4_000), ("cod", 20)]
+    vocabulary = make_vocabulary(1, [(w, n, w) for w, n in counted])
+
+    def tried(query: str, pair_count: int | None = None) -> bool:
+        exact, _ = shapes(parse_query(query), vocabulary)
+        counts = [group_count(g, vocabulary, rows) for g in exact.wanted]
+        counts = [min(n, pair_count or n) for n in counts]  # what the pair lists counted
+        return terms.maybe_rare(exact, counts, vocabulary, rows, ranking.ENUMERATE)
+
+    assert tried('"storm sea"')  # no pair list: only FTS5 knows how rare it is
+    assert tried('"storm the sea"', pair_count=3_000)  # "storm the": 2 x 99,000 entries
+    assert not tried('"storm the sea"', pair_count=150)  # its list has every passage
+    assert not tried('"the of the"', pair_count=9_000)  # 2 x 260,000 entries: no stopping it
+    assert not tried('"the storm"')  # a listed pair: its list is its ranking
+    phrase = shapes(parse_query('"cod the sea"'), vocabulary)[0].wanted[0]
+    assert terms.listed_keys(phrase, vocabulary, rows) == ["the sea"]  # "cod" is rare
+
+
 def test_a_sentence_is_sifted_by_its_rarest_words_when_they_are_seldom_together() -> None:
     rows = 1_000_000
     counts = {"the": 900_000, "of": 800_000, "tide": 400, "salt": 900, "sea": 30_000}
@@ -410,15 +430,18 @@ async def test_a_query_of_few_matches_is_ranked_once_counted_exactly_and_paged_w
 
 
 @pytest.mark.parametrize(
-    "queries", [('"light river and"', '"river the light"'), ("word0 word1 word5",)]
+    ("queries", "budget"),
+    [(('"light river and"', '"river the light"'), 20_000), (("word0 word1 word5",), 300)],
 )
 async def test_a_rare_phrase_or_sentence_of_common_words_is_ranked_and_counted_exactly(
-    big: Services, monkeypatch: pytest.MonkeyPatch, queries: tuple[str, ...]
+    big: Services, monkeypatch: pytest.MonkeyPatch, queries: tuple[str, ...], budget: int
 ) -> None:
     """A phrase or sentence whose words' counts allow many matches, but that FTS5 finds in
     few passages: FTS5 ranks it, no passage's text is read and scored in Python. (As if a
-    sentence's rarest words were often together, or it would be sifted by them.)"""
+    sentence's rarest words were often together, or it would be sifted by them; and a
+    phrase's walk short enough for FTS5 to be stopped in time, as at 100k passages.)"""
     monkeypatch.setattr(ranking, "rarest", lambda *args: None)
+    monkeypatch.setattr(terms, "FTS_BUDGET", budget)
     read: list[int] = []
     score = ranking.Ranker._score
 
@@ -433,7 +456,10 @@ async def test_a_rare_phrase_or_sentence_of_common_words_is_ranked_and_counted_e
         exact, _ = shapes(parse_query(query), vocabulary)
         words = [w for g in exact.wanted for p in g.phrases for w in p.words]
         assert min(vocabulary.count(w) for w in words) > ranking.ENUMERATE
-        assert sum(vocabulary.count(w) for w in words) > max(ranking.EXACT_BUDGET, terms.FTS_BUDGET)
+        rows = await big.corpus.passage_count()
+        counts = [group_count(g, vocabulary, rows) for g in exact.wanted]
+        assert sum(vocabulary.count(w) for w in words) > ranking.EXACT_BUDGET
+        assert fts_cost(exact, counts, vocabulary, rows) > terms.FTS_BUDGET  # not cheap
         truth = _truth(big.db.path, exact.fts())
         assert 0 < len(truth) <= ranking.ENUMERATE, query
         results = await big.search.search(query, limit=5)
