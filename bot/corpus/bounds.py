@@ -1,5 +1,5 @@
 """How a query's champion lists bound each of its groups in a passage (pure; see
-``ranking.py``): a group's own list gives its exact impact, a phrase's stopword pairs each bound
+``ranking.py``): a group's own list gives its exact impact, a phrase's listed pairs each bound
 the phrase, and the lists of a group's words only point to likely passages."""
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ FTS_BUDGET = 300_000
 def list_key(group: Group) -> str | None:
     """The key of the group's own champion list: its word when it is a single plain word,
     "th*" when it is a short prefix (see ``champions.PREFIX_LENGTHS``), "of the" when it is a
-    phrase of two words (a list only stopword pairs have)."""
+    phrase of two words (a list only pairs with a stopword have: ``champions.listed_pair``)."""
     if len(group.phrases) != 1:
         return None
     phrase = group.phrases[0]
@@ -249,7 +249,7 @@ def phrase_idfs(
     shape: Shape, counts: list[int], vocabulary: Vocabulary, rows: int
 ) -> list[tuple[float, ...]]:
     """The idf of each wanted group's every phrase, as FTS5 gives each phrase its own: a group
-    of one phrase from its ``counts`` entry (which may know a stopword pair's passages), the
+    of one phrase from its ``counts`` entry (which may know a listed pair's passages), the
     phrases of a group of forms each from its own count."""
     return [
         (idf(rows, n),)
