@@ -20,6 +20,7 @@ K1 = 1.2
 B = 0.75
 #: Column weights of (text, title, author): the same as the SQL ranking uses.
 WEIGHTS = (1.0, 0.5, 0.5)
+_TEXT, _TITLE, _AUTHOR = WEIGHTS
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,11 +115,12 @@ def phrase_frequency(candidate: Candidate, phrase: Phrase) -> float:
     """The phrase's weighted count of occurrences in the passage (FTS5's ``aFreq``)."""
     if candidate.counts and len(phrase.words) == 1 and not phrase.prefix:
         word = phrase.words[0]
-        return sum(w * c[word] for w, c in zip(WEIGHTS, candidate.counts, strict=True))
-    return sum(
-        w * len(positions(words, phrase))
-        for w, words in zip(WEIGHTS, candidate.columns, strict=True)
-    )
+        text, title, author = candidate.counts  # read for every phrase of every candidate
+        return _TEXT * text[word] + _TITLE * title[word] + _AUTHOR * author[word]
+    total = 0.0
+    for weight, words in zip(WEIGHTS, candidate.columns, strict=True):
+        total += weight * len(positions(words, phrase))
+    return total
 
 
 def matches(candidate: Candidate, shape: Shape) -> bool:
@@ -148,15 +150,20 @@ def bm25(
     the passage does not match ``shape``. ``idfs`` go with ``shape.wanted``, one for each of a
     group's phrases: FTS5 scores each phrase of a query on its own (``weight OR weights`` is two
     phrases, each with its own idf and count)."""
-    each = [[phrase_frequency(candidate, p) for p in g.phrases] for g in shape.wanted]
-    if not _matches(candidate, shape, [sum(tfs) for tfs in each]):
-        return None
     norm = K1 * (1 - B + B * candidate.length / avgdl)
-    return -sum(
-        w * (tf * (K1 + 1)) / (tf + norm)
-        for tfs, ws in zip(each, idfs, strict=True)
-        for tf, w in zip(tfs, ws, strict=True)
-    )
+    tfs: list[float] = []
+    score = 0.0
+    for group, weights in zip(shape.wanted, idfs, strict=True):
+        total = 0.0
+        for phrase, weight in zip(group.phrases, weights, strict=True):
+            tf = phrase_frequency(candidate, phrase)
+            if tf:  # a phrase absent adds nothing (0.0 exactly)
+                total += tf
+                score += weight * (tf * (K1 + 1)) / (tf + norm)
+        tfs.append(total)
+    if not _matches(candidate, shape, tfs):
+        return None
+    return -score
 
 
 def impact(tf: float, length: int, avgdl: float) -> float:
