@@ -314,7 +314,7 @@ def test_a_sentence_is_tried_on_fts5_when_its_words_are_seldom_together() -> Non
     assert not tried("w0")
 
 
-def test_a_phrase_is_tried_on_fts5_only_when_no_pair_list_ranks_it_and_fts5_can_stop() -> None:
+def test_a_phrase_with_a_listed_pair_is_tried_on_fts5_only_when_fts5_can_be_stopped() -> None:
     rows = 100_000
     counted = [("the", 90_000), ("of", 80_000), ("storm", 5_000), ("sea", 4_000), ("cod", 20)]
     vocabulary = make_vocabulary(1, [(w, n, w) for w, n in counted])
@@ -327,7 +327,6 @@ def test_a_phrase_is_tried_on_fts5_only_when_no_pair_list_ranks_it_and_fts5_can_
 
     assert tried('"storm sea"')  # no pair list: only FTS5 knows how rare it is
     assert tried('"storm the sea"', pair_count=3_000)  # "storm the": 2 x 99,000 entries
-    assert not tried('"storm the sea"', pair_count=150)  # its list has every passage
     assert not tried('"the of the"', pair_count=9_000)  # 2 x 260,000 entries: no stopping it
     assert not tried('"the storm"')  # a listed pair: its list is its ranking
     phrase = shapes(parse_query('"cod the sea"'), vocabulary)[0].wanted[0]
@@ -480,13 +479,15 @@ async def test_a_rare_phrase_or_sentence_of_common_words_is_ranked_and_counted_e
 
 
 async def test_a_rebuild_s_lists_replace_the_ones_kept_in_memory(
-    big: Services, big_folder: Path
+    big: Services, big_folder: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     kept = (await big.search.champions.lists(["light"]))["light"]
     path = big_folder / "volume-0.md"
     path.write_text(re.sub(r"\blight\b", "", path.read_text(encoding="utf-8")), encoding="utf-8")
     await sync_corpus(big.db, big_folder)
-    champions.build(big.db.path)  # what the worker runs (it waits a minute between builds)
+    monkeypatch.setattr(lexicon, "REBUILD_EVERY", 0.0)  # lists are built on a current vocabulary
+    await big.search.lexicon.current()
+    assert champions.build(big.db.path, *_list_sizes())  # what the worker runs (a minute apart)
     now = (await big.search.champions.lists(["light"]))["light"]
     stored = (await champions.Champions(big.db).lists(["light"]))["light"]
     assert now.rowids == stored.rowids != kept.rowids
@@ -573,24 +574,55 @@ async def test_a_phrase_of_a_stopword_and_a_common_word_is_ranked_off_its_list(
 async def test_a_pair_that_would_have_a_list_and_has_none_is_in_no_passage(
     big: Services, big_folder: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    body = "\n\n".join(f"a sextant river word{n}" for n in range(150))  # never "sextant the"
+    body = "\n\n".join(f"a sextant river word{n}" for n in range(400))  # never "sextant the"
     await _added(big, big_folder, monkeypatch, document_text(body, title="Sextants"))
     vocabulary = await big.search.lexicon.current()
-    assert vocabulary is not None and vocabulary.count("sextant") > champions.CHAMPION_DF
+    assert vocabulary is not None and vocabulary.count("sextant") > ranking.EXACT_BUDGET
     asked: list[str] = []
-    within = ranking.fts_order_within
+    for name in ("fts_order", "fts_order_within"):
+        original = getattr(ranking, name)
 
-    async def spy(*args: Any) -> Any:
-        asked.append(args[1])
-        return await within(*args)
+        async def spy(*args: Any, _original: Any = original) -> Any:
+            asked.append(args[1])
+            return await _original(*args)
 
-    monkeypatch.setattr(ranking, "fts_order_within", spy)
-    for query, matches in (('"sextant the"', 0), ('"the sextant river"', 0), ('"a sextant"', 150)):
+        monkeypatch.setattr(ranking, name, spy)
+    for query, matches in (('"sextant the"', 0), ('"the sextant river"', 0), ('"a sextant"', 400)):
         exact, _ = shapes(parse_query(query), vocabulary)
         assert len(_truth(big.db.path, exact.fts())) == matches
         results = await big.search.search(query, limit=5)
         assert (results.total, results.capped) == (matches, False), query
     assert asked == []  # FTS5 was never given the time to walk "the"
+
+
+async def test_lists_of_another_format_or_corpus_are_not_taken_to_list_every_pair(
+    big: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Lists built by an older Lectern (stopword pairs only) or from another generation's
+    vocabulary lack pairs that occur: until rebuilt, a pair without a list is not taken to
+    be in no passage, and is not ranked off its list."""
+    generation = await big.corpus.generation()
+    assert await big.search.champions.current(generation)
+    await big.db.run("DELETE FROM search_champions WHERE term = 'word5 the'")
+    await big.db.run(  # as version 1 stored them: the corpus generation alone
+        "UPDATE corpus_meta SET value = ? WHERE key = 'champions'", (str(generation),)
+    )
+    monkeypatch.setattr(big.search.champions.worker, "start", lambda *args: None)  # no rebuild
+    vocabulary = await big.search.lexicon.current()
+    assert vocabulary is not None
+    assert not await big.search.champions.current(generation)
+    exact, _ = shapes(parse_query('"word5 the"'), vocabulary)
+    truth = _truth(big.db.path, exact.fts())
+    results = await big.search.search('"word5 the"', limit=50)
+    assert truth and (results.total, results.capped) == (len(truth), False)
+    assert sorted(await _ranked_rowids(big, '"word5 the"', limit=50)) == sorted(r for r, _ in truth)
+
+
+async def test_lists_are_not_built_from_another_generation_s_vocabulary(big: Services) -> None:
+    before = await big.search.champions.built_for()
+    await big.db.run("UPDATE corpus_meta SET value = '0' WHERE key = 'vocabulary'")
+    assert champions.build(big.db.path, *_list_sizes()) == 0  # nothing built: tried again later
+    assert await big.search.champions.built_for() == before
 
 
 async def test_a_rare_stopword_phrase_counts_every_match(big: Services) -> None:

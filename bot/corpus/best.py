@@ -34,7 +34,7 @@ class Best:
         order = sorted(range(len(impacts)), key=lambda i: (-impacts[i], rowids[i]))[: self.size]
         self.impacts = array.array("d", [impacts[i] for i in order])
         self.rowids = array.array("q", [rowids[i] for i in order])
-        if len(order) == self.size:
+        if order and len(order) == self.size:
             self.low = self.impacts[-1]
 
     def packed(self) -> bytes:

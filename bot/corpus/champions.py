@@ -41,6 +41,8 @@ CHAMPIONS = 200
 STOPWORD_CHAMPIONS = 1000
 #: Prefixes of these lengths have lists of their own (the index's own prefix lengths).
 PREFIX_LENGTHS = (2, 3)
+#: The lists' format: 2 has pairs of a stopword and another common word (1: of stopwords).
+LISTS_FORMAT = 2
 #: While the corpus keeps changing, the lists are rebuilt at most this often (seconds).
 REBUILD_EVERY = 60.0
 #: Unpacked lists are kept in memory up to this many passages in all (about 170 bytes each):
@@ -80,15 +82,19 @@ def unpack(blob: bytes, passages: int = 0) -> ChampionList:
 
 def compute(
     connection: sqlite3.Connection, df: int, size: int, stopword_size: int
-) -> tuple[str, dict[str, tuple[int, Best]]]:
-    """(generation, term -> (its passages, its champions)) over the database's current corpus:
+) -> tuple[str, dict[str, tuple[int, Best]]] | None:
+    """(their stamp, term -> (its passages, its champions)) over the database's current corpus:
     for each word in more than ``df`` passages, its ``size`` best (``stopword_size`` for a word
     in a tenth of them or more). Short prefixes ("th*") get lists too: FTS5 has prefix indexes
-    for them, and ranking every match of "th*" is as slow as of "the"."""
+    for them, and ranking every match of "th*" is as slow as of "the". None while the stored
+    vocabulary is another corpus generation's: its counts decide which words and pairs get a
+    list, and a pair without one is taken to be in no passage."""
     connection.execute("BEGIN")  # one snapshot for the whole read
-    generation = connection.execute(
-        "SELECT value FROM corpus_meta WHERE key = 'generation'"
-    ).fetchone()
+    meta = dict(connection.execute("SELECT key, value FROM corpus_meta"))
+    generation = str(meta.get("generation", "0"))
+    if str(meta.get("vocabulary", "0")) != generation:  # another corpus's counts: wrong words
+        connection.execute("COMMIT")
+        return None
     block = connection.execute("SELECT block FROM passages_fts_data WHERE id = 1").fetchone()
     passages, avgdl = index_averages(block[0] if block else b"")
     words = [(str(t), int(n)) for t, n in connection.execute(
@@ -141,7 +147,13 @@ def compute(
             kept.offer(impact(tf, length, avgdl), rowid)
     connection.execute("COMMIT")
     lists = {t: (found_in[t], kept) for t, kept in best.items() if len(kept)}
-    return (str(generation[0]) if generation else "0"), lists
+    return stamp(generation, df), lists
+
+
+def stamp(generation: int | str, df: int) -> str:
+    """What a build of corpus ``generation`` is stored as: with the lists' format and the
+    threshold that chose their words, so an upgrade or a new threshold rebuilds them."""
+    return f"{generation}/v{LISTS_FORMAT}/df{df}"
 
 
 def pair_key(first: str, second: str) -> str:
@@ -183,16 +195,17 @@ def build(
     connection = sqlite3.connect(path, timeout=30, isolation_level=None)
     try:
         connection.execute("PRAGMA cache_size = -65536")
-        generation, lists = compute(connection, df, size, stopword_size)
+        computed = compute(connection, df, size, stopword_size)
+        if computed is None:
+            return 0  # started again once the vocabulary is built (``keep_current``)
+        built, lists = computed
         connection.execute("BEGIN IMMEDIATE")
         connection.execute("DELETE FROM search_champions")
         connection.executemany(
             "INSERT INTO search_champions VALUES (?, ?, ?)",
             ((t, kept.packed(), n) for t, (n, kept) in lists.items()),
         )
-        connection.execute(
-            "INSERT OR REPLACE INTO corpus_meta VALUES ('champions', ?)", (generation,)
-        )
+        connection.execute("INSERT OR REPLACE INTO corpus_meta VALUES ('champions', ?)", (built,))
         connection.execute("COMMIT")
         return len(lists)
     finally:
@@ -210,13 +223,21 @@ class Champions:
         self._kept_passages = 0
 
     async def built_for(self) -> str | None:
-        """The corpus generation the stored lists were computed from."""
+        """The stored lists' stamp (``stamp``): the corpus they were computed from, and how."""
         stored = await self.db.one("SELECT value FROM corpus_meta WHERE key = 'champions'")
         return None if stored is None else str(stored[0])
 
     async def current(self, generation: int) -> bool:
-        """Whether the stored lists were computed from corpus ``generation``."""
-        return await self.built_for() == str(generation)
+        """Whether the stored lists were computed from corpus ``generation``, as this code
+        computes them (lists of an older format or threshold are not)."""
+        return await self.built_for() == stamp(generation, CHAMPION_DF)
+
+    async def counted(self, terms: Iterable[str], generation: int) -> tuple[dict[str, int], bool]:
+        """``passages(terms)``, and whether they are the current lists' (``current``): read
+        between two looks at the stamp, so a build committing meanwhile makes it False."""
+        before = await self.built_for()
+        found = await self.passages(terms)
+        return found, before == stamp(generation, CHAMPION_DF) == await self.built_for()
 
     async def lists(self, terms: Iterable[str]) -> dict[str, ChampionList]:
         """The stored lists of those of ``terms`` that have one."""

@@ -113,8 +113,10 @@ class Ranker:
         if shape.minus is not None:
             cost += sum(group_count(g, vocabulary, rows) for g in shape.minus.wanted)
         phrases = any(len(p.words) > 1 for g in shape.wanted for p in g.phrases)
-        one_list = is_one_word(shape) or one_pair(shape, vocabulary, rows)
-        listed = one_list and counts[0] > ENUMERATE  # its list is its ranking
+        listed = counts[0] > ENUMERATE and (  # its list is its ranking
+            is_one_word(shape)
+            or (one_pair(shape, vocabulary, rows) and await self.champions.current(generation))
+        )
         by_fts = not listed and (cost <= EXACT_BUDGET or (phrases and rows <= SMALL_CORPUS))
         none = False
         if not by_fts and phrases:
@@ -223,9 +225,9 @@ class Ranker:
         """A phrase is in at most as many passages as its rarest listed pair; (those counts,
         whether some wanted phrase is in none: a pair that would have a list has none)."""
         keys = [pair_keys(g.phrases[0]) if len(g.phrases) == 1 else [] for g in shape.wanted]
-        known = await self.champions.passages(k for ks in keys for k in ks)
+        known, current = await self.champions.counted((k for ks in keys for k in ks), generation)
         rows = (await self._averages(generation))[0]
-        sure = vocabulary.generation == generation and await self.champions.current(generation)
+        sure = vocabulary.generation == generation and current
         absent = sure and any(
             k not in known for g in shape.wanted for k in listed_keys(g, vocabulary, rows)
         )

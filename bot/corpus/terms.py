@@ -186,13 +186,13 @@ def maybe_rare(
 ) -> bool:
     """A phrase (not a listed pair, no prefix) or a sentence of common words that may be in
     at most ``few`` passages: worth a try on FTS5 before the lists. Not a phrase with a listed
-    pair ("the of of") when that pair's list has every passage with it (``counts`` know it: the
-    lists rank it exactly), nor when FTS5 would walk more than FTS_BUDGET entries: no time
-    limit stops it before it has counted the phrase (17-31 ms at 1M passages, in vain)."""
+    pair ("the of of", which the pairs' lists bound) when FTS5 would walk more than FTS_BUDGET
+    entries: no time limit stops it before it has counted the phrase (17-31 ms at 1M
+    passages, in vain)."""
     if one_phrase(shape) and not paired_or_prefix(shape, vocabulary, rows):
         if not listed_keys(shape.wanted[0], vocabulary, rows):
             return True
-        return counts[0] > champions.CHAMPIONS and fts_walk(shape, vocabulary, rows) <= FTS_BUDGET
+        return fts_walk(shape, vocabulary, rows) <= FTS_BUDGET
     return few_together(shape, counts, vocabulary, rows, few)
 
 
