@@ -114,6 +114,16 @@ def test_tokens_are_the_index_s_own(tmp_path: Path) -> None:
     assert tokens(text) == indexed
 
 
+async def _candidate(services: Services, rowid: int) -> Candidate:
+    """The passage as the scorer reads it."""
+    text, title, author, size = await services.db.one(
+        """SELECT s.text, s.title, s.author, d.sz FROM passage_search AS s
+        JOIN passages_fts_docsize AS d ON d.id = s.rowid WHERE s.rowid = ?""",
+        (rowid,),
+    )
+    return Candidate.of(rowid, text, title, author, sum(varints(bytes(size))))
+
+
 async def test_python_bm25_is_fts5_bm25(big: Services) -> None:
     vocabulary = await big.search.lexicon.current()
     assert vocabulary is not None
@@ -130,12 +140,7 @@ async def test_python_bm25_is_fts5_bm25(big: Services) -> None:
         truth = _truth(big.db.path, exact.fts())
         assert truth, query
         for rowid, fts_score in truth[:50]:
-            text, title, author, size = await big.db.one(
-                """SELECT s.text, s.title, s.author, d.sz FROM passage_search AS s
-                JOIN passages_fts_docsize AS d ON d.id = s.rowid WHERE s.rowid = ?""",
-                (rowid,),
-            )
-            candidate = Candidate.of(rowid, text, title, author, sum(varints(bytes(size))))
+            candidate = await _candidate(big, rowid)
             ours = bm25(candidate, exact, [(idf(rows, n),) for n in counts], avgdl)
             assert ours == pytest.approx(fts_score, rel=1e-9, abs=1e-12), (query, rowid)
 
@@ -198,12 +203,7 @@ async def test_python_bm25_scores_each_form_as_fts5_does(
         truth = _truth(big.db.path, forms.fts())
         assert truth, query
         for rowid, fts_score in truth[:60]:
-            text, title, author, size = await big.db.one(
-                """SELECT s.text, s.title, s.author, d.sz FROM passage_search AS s
-                JOIN passages_fts_docsize AS d ON d.id = s.rowid WHERE s.rowid = ?""",
-                (rowid,),
-            )
-            candidate = Candidate.of(rowid, text, title, author, sum(varints(bytes(size))))
+            candidate = await _candidate(big, rowid)
             ours = bm25(candidate, forms, idfs, avgdl)
             assert ours == pytest.approx(fts_score, rel=1e-9, abs=1e-12), (query, rowid)
 

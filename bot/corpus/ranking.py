@@ -138,7 +138,7 @@ class Ranker:
         else:  # sifted, its every match is scored as the lists' candidates would be
             key = (expression, generation, await self.champions.built_for())
             order = None if exact else await self._sifted(shape, sieve, stats)
-            order = order or await self._order(shape, vocabulary, generation, counts, stats)
+            order = order or await self._order(shape, vocabulary, counts, stats, listed)
         self._orders[key] = order
         _trim(self._orders)
         return key
@@ -176,15 +176,13 @@ class Ranker:
         self,
         shape: Shape,
         vocabulary: Vocabulary,
-        generation: int,
         counts: list[int],
         stats: Stats,
+        one_list: bool,
     ) -> Order:
-        """(the best RANK_DEPTH matches or every one, how many match, whether more do)."""
+        """(the best RANK_DEPTH matches or every one, how many match, whether more do).
+        ``one_list``: one word or listed pair, whose list is its ranking (``_ranked``)."""
         positive = Shape(shape.wanted, match_any=shape.match_any)  # exclusions: checked in Python
-        one_list = is_one_word(shape) or (  # a pair's list, if for this corpus
-            one_pair(shape, vocabulary, stats.rows) and await self.champions.current(generation)
-        )
         rare = [g for g, n in zip(shape.wanted, counts, strict=True) if n <= ENUMERATE]
         scored: dict[int, float] = {}
         if shape.match_any and sum(n for n in counts if n <= ENUMERATE) <= ENUMERATE and rare:

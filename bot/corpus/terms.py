@@ -84,8 +84,12 @@ def phrase_count(phrase: Phrase, vocabulary: Vocabulary, rows: int) -> int:
 def pair_keys(phrase: Phrase) -> list[str]:
     """The keys of a phrase's pairs of whole words: "the of of" -> "the of", "of of". A
     passage has the phrase at most as often as each of them."""
-    whole = phrase.words[:-1] if phrase.prefix else phrase.words
-    return [pair_key(a, b) for a, b in itertools.pairwise(whole)]
+    return [pair_key(a, b) for a, b in _whole_pairs(phrase)]
+
+
+def _whole_pairs(phrase: Phrase) -> list[tuple[str, str]]:
+    """A phrase's pairs of whole words, in order (a trailing prefix is no whole word)."""
+    return list(itertools.pairwise(phrase.words[:-1] if phrase.prefix else phrase.words))
 
 
 def listed_keys(group: Group, vocabulary: Vocabulary, rows: int) -> list[str]:
@@ -94,11 +98,9 @@ def listed_keys(group: Group, vocabulary: Vocabulary, rows: int) -> list[str]:
     passage, and so is the phrase."""
     if len(group.phrases) != 1:
         return []
-    phrase = group.phrases[0]
-    whole = phrase.words[:-1] if phrase.prefix else phrase.words
     return [
         pair_key(a, b)
-        for a, b in itertools.pairwise(whole)
+        for a, b in _whole_pairs(group.phrases[0])
         if listed_pair(vocabulary.count(a), vocabulary.count(b), rows, champions.CHAMPION_DF)
     ]
 
@@ -282,10 +284,8 @@ def paired_or_prefix(shape: Shape, vocabulary: Vocabulary, rows: int) -> bool:
 def one_pair(shape: Shape, vocabulary: Vocabulary, rows: int) -> bool:
     """One phrase of two words, nothing else, with a list of its own: like one word's, the
     list is its ranking, and it counts the pair's passages."""
-    if not (one_phrase(shape) and plain(shape)):
+    if not (one_phrase(shape) and plain(shape)):  # plain: two words, no prefix
         return False
-    phrase = shape.wanted[0].phrases[0]
-    if len(phrase.words) != 2 or phrase.prefix:
-        return False
-    first, second = (vocabulary.count(w) for w in phrase.words)
-    return listed_pair(first, second, rows, champions.CHAMPION_DF)
+    return len(shape.wanted[0].phrases[0].words) == 2 and bool(
+        listed_keys(shape.wanted[0], vocabulary, rows)
+    )
