@@ -452,3 +452,13 @@ async def test_a_read_given_a_time_limit_ends_or_says_it_did_not(tmp_path: Path)
         assert await db.all_within(slow, (10**9,), seconds=0.01) is None  # minutes, untimed
         assert await db.first_rows("SELECT 1 UNION ALL SELECT 2", (), limit=1, seconds=1) == [(1,)]
         assert await db.one("SELECT 1") == (1,)  # the bot's own connection was never stopped
+
+
+async def test_a_scan_cut_short_keeps_the_rows_it_read(tmp_path: Path) -> None:
+    # One row every 20,000 steps, 50,000 rows in all: minutes, so the deadline ends it.
+    sparse = """WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10e8)
+        SELECT i FROM n WHERE i % 20000 = 0"""
+    async with await Database.open(tmp_path / "db.sqlite3") as db:
+        rows = await db.first_rows(sparse, (), limit=50_000, seconds=0.3)
+    assert 0 < len(rows) < 50_000  # stopped, and what it had read is there
+    assert rows == [(20000 * (i + 1),) for i in range(len(rows))]  # the first ones, in order
