@@ -314,7 +314,7 @@ def test_a_sentence_is_tried_on_fts5_when_its_words_are_seldom_together() -> Non
     assert not tried("w0")
 
 
-def test_a_phrase_with_a_listed_pair_is_tried_on_fts5_only_when_fts5_can_be_stopped() -> None:
+def test_a_query_with_a_listed_pair_is_tried_on_fts5_only_when_fts5_can_end_in_time() -> None:
     rows = 100_000
     counted = [("the", 90_000), ("of", 80_000), ("storm", 5_000), ("sea", 4_000), ("cod", 20)]
     vocabulary = make_vocabulary(1, [(w, n, w) for w, n in counted])
@@ -329,6 +329,9 @@ def test_a_phrase_with_a_listed_pair_is_tried_on_fts5_only_when_fts5_can_be_stop
     assert tried('"storm the sea"', pair_count=3_000)  # "storm the": 2 x 99,000 entries
     assert not tried('"the of the"', pair_count=9_000)  # 2 x 260,000 entries: no stopping it
     assert not tried('"the storm"')  # a listed pair: its list is its ranking
+    # A sentence with listed pairs, seldom together: FTS5 counts each phrase before it ranks.
+    assert tried('"the storm" sea', pair_count=3_000)  # 2 x 95,000 + 4,000 entries
+    assert not tried('"the storm" "of sea"', pair_count=3_000)  # 2 x 179,000: it outlasts 12 ms
     phrase = shapes(parse_query('"cod the sea"'), vocabulary)[0].wanted[0]
     assert terms.listed_keys(phrase, vocabulary, rows) == ["the sea"]  # "cod" is rare
 

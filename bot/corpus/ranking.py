@@ -203,8 +203,8 @@ class Ranker:
         )  # fmt: skip
         scored.update(found)
         # Too few on the lists: add matches. FTS5 merges every word of a phrase's prefix
-        # ("to the"*: the, their, then, ...) before it yields a first match, which no time
-        # limit interrupts (25 ms at 100k passages), so such a query scans only for page two.
+        # ("to the"*: the, their, then, ...) before it yields a first match (25 ms at 100k
+        # passages), past the scan's time, so such a query scans only for page two.
         # The other forms' tier (``minus``) does not scan: its words are common (or it would be
         # FTS5's), so finding the first match that lacks the exact forms can walk them whole.
         enough = PROOF_DEPTH if prefix_phrase(shape) else RANK_DEPTH
