@@ -688,41 +688,6 @@ async def test_pages_of_a_common_query_never_repeat_and_reach_as_far_as_they_say
     assert len(seen) == len(set(seen)) == first.reachable
 
 
-async def test_a_lists_page_one_leaves_its_scan_for_the_pages_past_it(
-    big: Services, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Stopwords all wanted, unproven by the lists: page one comes from the lists' candidates
-    alone; the rowid-order scan runs when a page reaches their last, once, and paging then
-    reaches its matches without repeating or moving a result already shown."""
-    scans: list[str] = []
-    original = ranking.Ranker._listed
-
-    async def spied(self: ranking.Ranker, shape: Shape, *args: Any, **kwargs: Any) -> list[int]:
-        if kwargs.get("seconds") is not None:
-            scans.append(shape.fts())
-        return await original(self, shape, *args, **kwargs)
-
-    monkeypatch.setattr(ranking.Ranker, "_listed", spied)
-    query = "the of and to a in"
-    exact, _ = shapes(parse_query(query), await big.search.lexicon.current())  # type: ignore[arg-type]
-    every = {r for r, _ in _truth(big.db.path, exact.fts())}
-    with sqlite3.connect(big.db.path) as raw:
-        matching = {i for (r, i) in raw.execute("SELECT rowid, id FROM passages") if r in every}
-    first = await big.search.search(query, limit=5)
-    assert scans == [] and first.capped and 5 <= first.reachable < len(every)
-    shown = [h.passage.id for h in first.hits]
-    seen: list[str] = []
-    offset = 0
-    while offset < (results := await big.search.search(query, limit=5, offset=offset)).reachable:
-        seen += [h.passage.id for h in results.hits]
-        offset += 5
-    assert len(scans) == 1  # filled once, when the pager reached the lists' last candidate
-    assert seen[:5] == shown and len(seen) == len(set(seen)) > first.reachable
-    assert set(seen) <= matching
-    again = await big.search.search(query, limit=5)
-    assert [h.passage.id for h in again.hits] == shown and len(scans) == 1
-
-
 def test_summed_bounds_are_the_bounds_passage_by_passage() -> None:
     rng = random.Random(5)
 

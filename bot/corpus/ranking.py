@@ -68,10 +68,6 @@ TEXT_BUDGET = 150
 SCAN_SECONDS = 0.005
 
 
-#: A kept order's key: (expression, corpus generation, "fts" or the lists' generation).
-Key = tuple[str, int, str | None]
-
-
 @dataclass(frozen=True, slots=True)
 class Ranked:
     rowids: tuple[int, ...]  # best first: the page asked for, from the offset
@@ -86,55 +82,31 @@ class Ranker:
         self.champions = champions
         #: (expression, corpus generation, lists' generation) -> a champion path's whole order:
         #: every page of a query slices the same ranking, so no result repeats between pages.
-        self._orders: OrderedDict[Key, Order]
+        self._orders: OrderedDict[tuple[str, int, str | None], Order]
         self._orders = OrderedDict()
         self._averages_of: tuple[int, tuple[int, float]] | None = None
         self._common: OrderedDict[tuple[str, int], None] = OrderedDict()  # not rare: > ENUMERATE
         self._sieved: OrderedDict[tuple[str, int], list[int]] = OrderedDict()  # see _sifted
-        #: Orders whose rowid-order scan waits for a page past them: key -> results served.
-        self._unfilled: OrderedDict[Key, int] = OrderedDict()
 
     async def rank(
         self, shape: Shape, vocabulary: Vocabulary, generation: int, *, limit: int, offset: int
     ) -> Ranked:
         """The page ``offset``..``offset + limit`` of ``shape``'s matches, best first."""
         expression = shape.fts()
-        key: Key = (expression, generation, "fts")  # or the lists' path
+        key: tuple[str, int, str | None] = (expression, generation, "fts")  # or the lists' path
         if key not in self._orders:
             key = (expression, generation, await self.champions.built_for())
         if key not in self._orders:
-            key = await self._ranked(shape, expression, vocabulary, generation, offset + limit)
-        elif key in self._unfilled and offset + limit >= len(self._orders[key][0]):
-            key = await self._filled(key, shape, vocabulary, generation)
-        if key in self._unfilled:
-            self._unfilled[key] = max(self._unfilled[key], offset + limit)
+            key = await self._ranked(shape, expression, vocabulary, generation)
         self._orders.move_to_end(key)
         order, total, more = self._orders[key]
         return Ranked(tuple(order[offset : offset + limit]), total, more, len(order))
 
-    async def _filled(self, key: Key, shape: Shape, vocabulary: Vocabulary, generation: int) -> Key:
-        """The order with its scan's matches, once a page reaches the lists' last candidate
-        (the last page the pager offers); results already served keep their places, so no
-        page repeats one, and the pager then reaches as far as the scan found."""
-        served = self._unfilled.pop(key)
-        head = self._orders[key][0][:served]
-        key = await self._ranked(shape, key[0], vocabulary, generation, None)
-        order, total, more = self._orders[key]
-        kept = set(head)
-        self._orders[key] = head + [r for r in order if r not in kept], total, more
-        return key
-
     async def _ranked(
-        self,
-        shape: Shape,
-        expression: str,
-        vocabulary: Vocabulary,
-        generation: int,
-        needed: int | None,
-    ) -> Key:
+        self, shape: Shape, expression: str, vocabulary: Vocabulary, generation: int
+    ) -> tuple[str, int, str | None]:
         """Rank ``shape`` the cheapest way good enough, keep its order, and say where: exact
-        (FTS5's first COUNT_CAP, or a sifted sentence's words), or a champion path's. The
-        lists' path leaves its scan for later when it found ``needed`` results (None: never)."""
+        (FTS5's first COUNT_CAP, or a sifted sentence's words), or a champion path's."""
         rows, avgdl = await self._averages(generation)
         counts = [group_count(g, vocabulary, rows) for g in shape.wanted]
         cost = sum(counts) + sum(group_count(g, vocabulary, rows) for g in shape.excluded)
@@ -161,16 +133,12 @@ class Ranker:
         if order is None and not by_fts and maybe_rare(shape, counts, vocabulary, rows, ENUMERATE):
             order = await self._if_rare(expression, generation)
         if by_fts or order is not None:  # exact
-            key: Key = (expression, generation, "fts")
+            key: tuple[str, int, str | None] = (expression, generation, "fts")
             order = order or await fts_order(self.db, expression)
         else:  # sifted, its every match is scored as the lists' candidates would be
             key = (expression, generation, await self.champions.built_for())
             order = None if exact else await self._sifted(shape, sieve, stats)
-            if order is None:
-                order, later = await self._order(shape, vocabulary, counts, stats, listed, needed)
-                if later:
-                    self._unfilled[key] = 0
-                    _trim(self._unfilled)
+            order = order or await self._order(shape, vocabulary, counts, stats, listed)
         self._orders[key] = order
         _trim(self._orders)
         return key
@@ -211,10 +179,8 @@ class Ranker:
         counts: list[int],
         stats: Stats,
         one_list: bool,
-        needed: int | None,
-    ) -> tuple[Order, bool]:
-        """(the best RANK_DEPTH matches or every one, how many match, whether more do), and
-        whether its scan was left for a later page: the lists found ``needed`` results.
+    ) -> Order:
+        """(the best RANK_DEPTH matches or every one, how many match, whether more do).
         ``one_list``: one word or listed pair, whose list is its ranking (``_ranked``)."""
         positive = Shape(shape.wanted, match_any=shape.match_any)  # exclusions: checked in Python
         rare = [g for g, n in zip(shape.wanted, counts, strict=True) if n <= ENUMERATE]
@@ -230,7 +196,7 @@ class Ranker:
             listed = await self._listed(positive, ENUMERATE + 1)
             scored.update(await self._score(shape, set(listed), stats))
             if len(listed) <= ENUMERATE:  # every match: exact
-                return (_sorted(scored), len(scored), False), False
+                return _sorted(scored), len(scored), False
         found, proven, complete = await from_lists(
             self.champions, self._score, shape, vocabulary, stats, set(scored),
             depth=RANK_DEPTH, budget=TEXT_BUDGET,
@@ -241,18 +207,15 @@ class Ranker:
         # passages), past the scan's time, so such a query scans only for page two.
         # The other forms' tier (``minus``) does not scan: its words are common (or it would be
         # FTS5's), so finding the first match that lacks the exact forms can walk them whole.
-        # Page one rarely needs it: the scan waits for a page past the lists' candidates.
         enough = PROOF_DEPTH if prefix_phrase(shape) else RANK_DEPTH
-        scan = len(scored) < enough and not proven and shape.minus is None
-        unfilled = scan and needed is not None and len(scored) >= needed
-        if scan and not unfilled:
+        if len(scored) < enough and not proven and shape.minus is None:
             listed = await self._listed(positive, TEXT_BUDGET, seconds=SCAN_SECONDS)
             scored.update(await self._score(shape, set(listed) - set(scored), stats))
         if is_one_word(shape) or (one_list and proven):  # its list, and the count it knows
-            return (_sorted(scored), counts[0], False), False
+            return _sorted(scored), counts[0], False
         if complete and len(scored) < RANK_DEPTH:  # every match
-            return (_sorted(scored), len(scored), False), False
-        return (_sorted(scored)[:RANK_DEPTH], len(scored), True), unfilled
+            return _sorted(scored), len(scored), False
+        return _sorted(scored)[:RANK_DEPTH], len(scored), True
 
     async def _pair_counts(
         self, shape: Shape, counts: list[int], vocabulary: Vocabulary, generation: int
