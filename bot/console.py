@@ -49,7 +49,8 @@ _OPTION = re.compile(r"(?:^|\s)([a-z_]+):")
 def parse_command(line: str) -> tuple[str, dict[str, str]]:
     """``/search query:the weights`` → ``("search", {"query": "the weights"})``.
 
-    A value runs until the next ``name:`` option; quotes around it are removed.
+    A value runs until the next ``name:`` option; quotes around it are removed, except from
+    a search query, where they mean a phrase (as they do typed into Discord).
     """
     line = line.strip()
     name, _, rest = line.removeprefix("/").partition(" ")
@@ -59,6 +60,7 @@ def parse_command(line: str) -> tuple[str, dict[str, str]]:
         known = ", ".join(f"/{c.name}" for c in READING_COMMANDS)
         raise UserError(f"There is no command /{clip(name, 40)}. Commands: {known}.")
     names = [o.name for o in spec.options]
+    quoted = {o.name for o in spec.options if o.quoted}
     options: dict[str, str] = {}
     matches = [m for m in _OPTION.finditer(rest) if m.group(1) in names]
     if rest.strip() and (not matches or rest[: matches[0].start()].strip()):
@@ -69,7 +71,8 @@ def parse_command(line: str) -> tuple[str, dict[str, str]]:
     for match, following in zip(matches, [*matches[1:], None], strict=False):
         end = following.start() if following else len(rest)
         value = rest[match.end() : end].strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+        verbatim = match.group(1) in quoted
+        if not verbatim and len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
             value = value[1:-1]  # one pair of surrounding quotes; what is inside stays as typed
         options[match.group(1)] = value
     for option in spec.options:

@@ -21,15 +21,18 @@ from tests.conftest import lectern_cli
     [
         ("/quote", ("quote", {})),
         ("/search query:the weights", ("search", {"query": "the weights"})),
-        ('/search query:"a: b" ', ("search", {"query": "a: b"})),
+        ('/search query:"a: b" ', ("search", {"query": '"a: b"'})),  # a phrase, as in Discord
+        ('/search query:"the of of"', ("search", {"query": '"the of of"'})),
+        ('/quote author:"Kenneth Reitz"', ("quote", {"author": "Kenneth Reitz"})),
         (
             "/quote author:Jinx about:weights and rock",
             ("quote", {"author": "Jinx", "about": "weights and rock"}),
         ),
         ("/SEARCH query:url:http://x", ("search", {"query": "url:http://x"})),
         ("/passage id:shape-of-attention-7", ("passage", {"id": "shape-of-attention-7"})),
-        ('/search query:"""', ("search", {"query": '"'})),
-        ("/search query:'it''s'", ("search", {"query": "it''s"})),
+        ('/search query:"""', ("search", {"query": '"""'})),
+        ("/search query:'it''s'", ("search", {"query": "'it''s'"})),
+        ("/passage id:'shape-of-attention-7'", ("passage", {"id": "shape-of-attention-7"})),
     ],
 )
 def test_parse_command(line: str, expected: tuple[str, dict[str, str]]) -> None:

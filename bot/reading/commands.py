@@ -11,6 +11,8 @@ class OptionSpec:
     name: str
     description: str
     required: bool = False
+    #: Quotes are part of the value (search syntax: "exact phrase"); the console keeps them.
+    quoted: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +49,11 @@ QUOTE = CommandSpec(
 SEARCH = CommandSpec(
     "search",
     "Search every passage; open any result in full.",
-    (OptionSpec("query", 'Words to find; "exact phrase", prefix*, -exclude', required=True),),
+    (
+        OptionSpec(
+            "query", 'Words to find; "exact phrase", prefix*, -exclude', required=True, quoted=True
+        ),
+    ),
 )
 PASSAGE_ID = OptionSpec(
     "id", "The passage id, e.g. shape-of-attention-7 (start typing to pick)", required=True
