@@ -157,7 +157,9 @@ class Database:
         rows: list[Any] = []
         try:
             cursor = self._scanner.execute(sql, params)
-            for row in cursor:  # one at a time: the rows read before an interrupt are kept
+            # One at a time, so the rows read before an interrupt are kept (all but the one
+            # the cursor was reading ahead: it steps to the next row before it returns one).
+            for row in cursor:
                 rows.append(row)
                 if limit is not None and len(rows) >= limit:
                     break

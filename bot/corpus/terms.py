@@ -187,7 +187,7 @@ def maybe_rare(
     shape: Shape, counts: list[int], vocabulary: Vocabulary, rows: int, few: int
 ) -> bool:
     """A phrase (not a listed pair, no prefix) or a sentence of common words that may be in
-    at most ``few`` passages: worth a try on FTS5 before the lists. Not with a phrase with a
+    at most ``few`` passages: worth a try on FTS5 before the lists. Not for a query with a
     listed pair ("the of of", which the pairs' lists bound) when FTS5 would walk more than
     FTS_BUDGET entries: it counts each phrase's passages, positions and all, before it ranks
     one, and that alone outlasts the try (``"to the" "in a"``: 24 ms at 100k passages)."""
