@@ -50,7 +50,8 @@ def parse_command(line: str) -> tuple[str, dict[str, str]]:
     """``/search query:the weights`` → ``("search", {"query": "the weights"})``.
 
     A value runs until the next ``name:`` option; quotes around it are removed, except from
-    a search query, where they mean a phrase (as they do typed into Discord).
+    a search's words (``query``, ``about``), where they mean a phrase, as typed into Discord:
+    ``query:""`` is then a search for nothing, not a missing option.
     """
     line = line.strip()
     name, _, rest = line.removeprefix("/").partition(" ")

@@ -24,6 +24,8 @@ from tests.conftest import lectern_cli
         ('/search query:"a: b" ', ("search", {"query": '"a: b"'})),  # a phrase, as in Discord
         ('/search query:"the of of"', ("search", {"query": '"the of of"'})),
         ('/quote author:"Kenneth Reitz"', ("quote", {"author": "Kenneth Reitz"})),
+        ('/quote about:"the storm"', ("quote", {"about": '"the storm"'})),
+        ('/search query:""', ("search", {"query": '""'})),
         (
             "/quote author:Jinx about:weights and rock",
             ("quote", {"author": "Jinx", "about": "weights and rock"}),
@@ -93,6 +95,16 @@ async def test_errors_and_unknown_buttons_are_friendly(store: Services) -> None:
     assert "Type a command such as /quote" in text
     assert "No passage has the id" in text
     assert "Traceback" not in text
+
+
+async def test_quoted_words_are_a_phrase_as_in_discord(store: Services) -> None:
+    text = await run(store, '/search query:"shape of attention"', '/search query:"attention of"')
+    phrase, loose = text.split("╭")[1:3]
+    assert 'Search: "shape of attention"' in phrase and "25 passages match" in phrase
+    assert "Nothing matches" in loose  # the words are there, never in that order
+    text = await run(store, '/search query:""', '/quote about:"the shape"')
+    assert 'Nothing matches “""”' in text  # a search for nothing, answered as one
+    assert "The Shape of Attention" in text and "Traceback" not in text
 
 
 async def test_render_reply_marks_disabled_buttons(store: Services) -> None:

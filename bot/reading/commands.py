@@ -43,7 +43,7 @@ QUOTE = CommandSpec(
     (
         OptionSpec("document", "Only from this document"),
         OptionSpec("author", "Only by this author (the thread's commenters are authors)"),
-        OptionSpec("about", "Only passages with these words"),
+        OptionSpec("about", "Only passages with these words", quoted=True),
     ),
 )
 SEARCH = CommandSpec(
