@@ -24,6 +24,9 @@ from bot.corpus.query import MAX_TERMS, parse_query, similarity_query
         ("don't", '"don t"'),
         ("title:shape", '"title shape"'),
         ('"unclosed phrase', '"unclosed phrase"'),
+        ('"to the"* "of on"', '"to the"* AND "of on"'),  # a phrase ending in a prefix
+        ('"a"*"b" -"c de"*', '("a" AND "b") NOT "c de"*'),
+        ('"open*', '"open"'),
         ("🙂 ", '"🙂"'),  # FTS5 keeps most emoji as words: searchable
         ("", None),
         ("-alone", None),
@@ -37,6 +40,9 @@ def test_short_prefixes_are_searched_as_words_with_a_note() -> None:
     query = parse_query("a*")
     assert query.expression == '"a"'
     assert "at least 2 letters" in query.notes[0]
+    query = parse_query('"in a"*')
+    assert query.expression == '"in a"'
+    assert '“"in a"\\*” as a phrase' in query.notes[0]
 
 
 def test_long_queries_are_cut_with_a_note() -> None:

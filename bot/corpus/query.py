@@ -1,9 +1,10 @@
 """Turn whatever a user typed into a safe SQLite FTS5 query.
 
-Supported on purpose: plain words (all must match), ``"exact phrases"``, ``prefix*`` and
-``-excluded`` words. Everything else (FTS operators such as ``AND``/``NEAR``, brackets, column
-filters, emoji, punctuation) is treated as text, so no input can be an FTS syntax error: every
-term reaches FTS5 as a quoted string.
+Supported on purpose: plain words (all must match), ``"exact phrases"``, ``prefix*`` (also
+after a phrase: ``"to the"*`` is "to" then any word starting "the") and ``-excluded`` words.
+Everything else (FTS operators such as ``AND``/``NEAR``, brackets, column filters, emoji,
+punctuation) is treated as text, so no input can be an FTS syntax error: every term reaches
+FTS5 as a quoted string.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ MAX_QUERY_CHARS = 300
 MAX_TERMS = 12
 MIN_PREFIX_CHARS = 2
 
-_PIECE = re.compile(r'(-?)"([^"]*)"?|(\S+)')
+_PIECE = re.compile(r'(-?)"([^"]*)(?:"(\*)?)?|(\S+)')
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,21 +75,23 @@ def parse_query(text: str) -> SearchQuery:
         notes.append(f"Only the first {MAX_QUERY_CHARS} characters were searched.")
     terms: list[Term] = []
     for match in _PIECE.finditer(text):
-        minus, phrase, bare = match.groups()
+        minus, phrase, starred, bare = match.groups()
         if phrase is not None:
+            typed, excluded, prefix = match.group(), bool(minus), bool(starred)
             words = tuple(tokens(phrase))
-            if words:
-                terms.append(Term(words, excluded=bool(minus)))
-            continue
-        excluded = bare.startswith("-") and len(bare) > 1
-        prefix = bare.endswith("*")
-        words = tuple(tokens(bare))
+        else:
+            typed, excluded, prefix = (
+                bare,
+                bare.startswith("-") and len(bare) > 1,
+                bare.endswith("*"),
+            )
+            words = tuple(tokens(bare))
         if not words:
             continue
         if prefix and len(words[-1]) < MIN_PREFIX_CHARS:
             notes.append(
                 f"Prefixes need at least {MIN_PREFIX_CHARS} letters: searched "
-                f"“{escape_markdown(bare[:40])}” as a word."
+                f"“{escape_markdown(typed[:40])}” as a {'phrase' if phrase else 'word'}."
             )
             prefix = False
         # "don't" or "e-mail" become several adjacent tokens: FTS5 then matches the phrase.
