@@ -297,6 +297,25 @@ def test_fts5_s_cost_grows_with_the_entries_it_walks_and_the_matches_it_scores()
     assert cost("tide salt", match_any=True) == 90 + FTS_MATCH * 2 * 90  # each match: 2 words
 
 
+def test_fts5_ranks_a_phrase_ending_in_a_prefix_up_to_a_larger_budget() -> None:
+    """The lists only guide such a phrase (no bound, no proof): FTS5, exact, is given up to
+    GUIDED_TIMES the budget before the guided path is taken."""
+    rows = 100_000
+    counted = [("to", 60_000), ("the", 90_000), ("then", 5_000), ("in", 50_000), ("a", 55_000)]
+    vocabulary = make_vocabulary(1, [(w, n, w) for w, n in counted])
+
+    def by_fts(query: str) -> tuple[bool, float]:
+        exact, _ = shapes(parse_query(query), vocabulary)
+        counts = [3_000, 1_800]  # as the pair lists count "to the" and "in a"
+        cost = fts_cost(exact, counts, vocabulary, rows)
+        return terms.cheap_for_fts(exact, counts, vocabulary, rows, ranking.ENUMERATE), cost
+
+    prefixed, cost = by_fts('"to the"* "in a"')
+    assert terms.FTS_BUDGET < cost <= terms.GUIDED_TIMES * terms.FTS_BUDGET and prefixed
+    plain, plain_cost = by_fts('"to the" "in a"')  # its pairs' lists bound it: the lists
+    assert terms.FTS_BUDGET < plain_cost < cost and not plain
+
+
 def test_a_sentence_is_tried_on_fts5_when_its_words_are_seldom_together() -> None:
     rows = 1_000_000
     words = [(f"w{i}", 40_000, f"w{i}") for i in range(6)] + [("it", 700_000, "it")]
