@@ -77,15 +77,11 @@ def parse_query(text: str) -> SearchQuery:
     for match in _PIECE.finditer(text):
         minus, phrase, starred, bare = match.groups()
         if phrase is not None:
-            typed, excluded, prefix = match.group(), bool(minus), bool(starred)
-            words = tuple(tokens(phrase))
+            typed, words = match.group(), tuple(tokens(phrase))
+            excluded, prefix = bool(minus), bool(starred)
         else:
-            typed, excluded, prefix = (
-                bare,
-                bare.startswith("-") and len(bare) > 1,
-                bare.endswith("*"),
-            )
-            words = tuple(tokens(bare))
+            typed, words = bare, tuple(tokens(bare))
+            excluded, prefix = bare.startswith("-") and len(bare) > 1, bare.endswith("*")
         if not words:
             continue
         if prefix and len(words[-1]) < MIN_PREFIX_CHARS:

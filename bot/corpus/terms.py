@@ -291,8 +291,5 @@ def paired_or_prefix(shape: Shape, vocabulary: Vocabulary, rows: int) -> bool:
 def one_pair(shape: Shape, vocabulary: Vocabulary, rows: int) -> bool:
     """One phrase of two words, nothing else, with a list of its own: like one word's, the
     list is its ranking, and it counts the pair's passages."""
-    if not (one_phrase(shape) and plain(shape)):  # plain: two words, no prefix
-        return False
-    return len(shape.wanted[0].phrases[0].words) == 2 and bool(
-        listed_keys(shape.wanted[0], vocabulary, rows)
-    )
+    plain_pair = one_phrase(shape) and plain(shape)  # a phrase with a list key: two words
+    return plain_pair and bool(listed_keys(shape.wanted[0], vocabulary, rows))
