@@ -130,7 +130,7 @@ async def test_other_forms_alone_are_ranked_as_fts5_ranks_them(tmp_path: Path) -
         results = await services.search.search("weighted river", limit=5)
         assert len(ranked) == 2 and "NOT" not in ranked[1]
         with sqlite3.connect(services.db.path) as raw:
-            truth = raw.execute(RANKED, (ranked[1], 10)).fetchall()
+            truth = raw.execute(RANKED.format(table="passages_fts"), (ranked[1], 10)).fetchall()
             ids = dict(raw.execute("SELECT rowid, id FROM passages").fetchall())
         assert [h.passage.id for h in results.hits] == [ids[r] for (r,) in truth]
         assert len(results.hits) == 3 and results.total == 3
