@@ -91,6 +91,15 @@ async def _built(services: Services) -> None:
     assert await services.search.champions.current(generation)
 
 
+def _without_pairs_index(services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rank as while the pairs index is being built, or when it cannot rank in time."""
+
+    async def none(generation: int) -> None:
+        return None
+
+    monkeypatch.setattr(services.search.champions, "pair_stopwords", none)
+
+
 def _truth(db_path: Path, expression: str) -> list[tuple[int, float]]:
     with sqlite3.connect(db_path) as raw:
         return [(int(r), float(s)) for r, s in raw.execute(TRUTH, (expression,))]
@@ -248,7 +257,12 @@ async def test_the_other_forms_tier_is_ranked_in_fts5_s_order(
         '"the of of" -word1',
     ],
 )
-async def test_page_one_is_the_best_of_every_match(big: Services, query: str) -> None:
+@pytest.mark.parametrize("pairs_index", [True, False])  # without: while it is being built
+async def test_page_one_is_the_best_of_every_match(
+    big: Services, query: str, pairs_index: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not pairs_index:
+        _without_pairs_index(big, monkeypatch)
     vocabulary = await big.search.lexicon.current()
     assert vocabulary is not None
     exact, _ = shapes(parse_query(query), vocabulary)
@@ -654,9 +668,12 @@ async def test_a_rare_stopword_phrase_counts_every_match(big: Services) -> None:
 
 
 @pytest.mark.parametrize("query", ['"the of of"', '"and the of"', '"of the" "to a"'])
+@pytest.mark.parametrize("pairs_index", [True, False])
 async def test_the_first_two_pages_of_a_stopword_phrase_are_exact(
-    big: Services, query: str
+    big: Services, query: str, pairs_index: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    if not pairs_index:  # the lists bound it by its pairs
+        _without_pairs_index(big, monkeypatch)
     vocabulary = await big.search.lexicon.current()
     assert vocabulary is not None
     exact, _ = shapes(parse_query(query), vocabulary)
