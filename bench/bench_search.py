@@ -142,8 +142,12 @@ async def bench_size(size: int, count: int) -> None:
             await services.search.lexicon._building
         vocab_s = time.perf_counter() - t0
         t0 = time.perf_counter()
-        # In a process of its own, as the bot's worker runs it: its peak memory is its own.
-        command = [sys.executable, "-m", "bot.corpus.champions", str(db_path)]
+        # In processes of their own, as the bot's worker runs them: the peak memory is theirs.
+        command = [sys.executable, "-m", "bot.corpus.pairs", str(db_path)]
+        await asyncio.to_thread(subprocess.run, command, check=True, cwd=HERE.parent)
+        pairs_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        command = [sys.executable, "-m", "bot.corpus.champions", str(db_path)]  # pairs: current
         await asyncio.to_thread(subprocess.run, command, check=True, cwd=HERE.parent)
         champions_s = time.perf_counter() - t0
         build_rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # KiB -> MiB
@@ -163,6 +167,7 @@ async def bench_size(size: int, count: int) -> None:
             "FTS5 index": raw.execute("SELECT sum(length(block)) FROM passages_fts_data").fetchone()[0],
             "vocabulary": raw.execute("SELECT sum(length(term) + 12) FROM search_vocabulary").fetchone()[0],
             "champion lists": raw.execute("SELECT sum(length(rowids)) FROM search_champions").fetchone()[0],
+            "pairs index": raw.execute("SELECT sum(length(block)) FROM search_pairs_data").fetchone()[0],
             "vectors": raw.execute("SELECT sum(length(vectors)) FROM document_vectors").fetchone()[0],
         }  # fmt: skip
         lists, pairs = raw.execute(
@@ -171,8 +176,9 @@ async def bench_size(size: int, count: int) -> None:
         print(f"\n### {size:,} passages\n")
         print(f"- ingest (text searchable): {ingest:.1f} s, {size / ingest:,.0f} passages/s")
         print(
-            f"- vocabulary: {vocab_s:.1f} s; champion lists: {champions_s:.1f} s ({lists:,} lists,"
-            f" {pairs:,} of them pairs; the build's peak memory {build_rss:,.0f} MiB)"
+            f"- vocabulary: {vocab_s:.1f} s; pairs index: {pairs_s:.1f} s;"
+            f" champion lists: {champions_s:.1f} s ({lists:,} lists,"
+            f" {pairs:,} of them pairs; the builds' peak memory {build_rss:,.0f} MiB)"
         )
         if vectors_s is not None:
             memory = services.search.meaning._vectors.matrix.nbytes  # type: ignore[union-attr]
