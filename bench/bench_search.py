@@ -10,7 +10,8 @@ in the same process on the same database: FTS5 ranking every match (``ORDER BY b
 also the truth for recall) and LIKE. recall@5: of Lectern's word ranking's first five, how many
 are among the exact first five (a passage tied with the fifth counts). Each query runs three
 times; "first-run p99" is over the first runs alone, before anything of the query is kept in
-memory (its ranking, its nearest vectors). PASS needs both p99s within the target: a reader's
+memory (its ranking, its nearest vectors): the process is warmed up with other queries of the
+class, and a query that a class holds twice (the four hostile ones) counts its first run only. PASS needs both p99s within the target: a reader's
 first search of a query is a first run. Markdown tables.
 """
 
@@ -47,6 +48,8 @@ from bot.services import Services, build_services  # noqa: E402
 TRUTH = """SELECT f.rowid, bm25(passages_fts, 1.0, 0.5, 0.5) AS s FROM passages_fts AS f
     WHERE passages_fts MATCH ? ORDER BY s, f.rowid LIMIT 5"""
 HOSTILE = ['"of on the"* "and that is"*', '"the of of"', '"and the of"', '"to the"* "in a"*']
+#: Of the same kind, for warming the process up without warming the measured queries.
+HOSTILE_WARM = ['"is the of"', '"a to the"*', '"that in"* "on a"*']
 
 
 def target_ms(size: int) -> float:
@@ -192,7 +195,11 @@ async def bench_size(size: int, count: int) -> None:
         picked = [raw.execute(sampled, (1, i * step + 7)).fetchone() for i in range(count)]
         texts = [str(t) for _, t in picked]
         classes = queries(size, count, texts)
+        warm_up = queries(size + 1, 3, texts[::-1]) | {"hostile": HOSTILE_WARM}
         sample_ids = [str(r) for r, _ in picked]
+        warm_up["more like this"] = [
+            str(raw.execute(sampled, (1, i * step + 11)).fetchone()[0]) for i in range(3)
+        ]
         print("\n| class | n | Lectern p50 ms | p99 ms | first-run p99 | target | recall@5 | FTS5 unbounded p50 | p99 "
               "| LIKE p50 | p99 | p50 vs FTS5 |\n|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|")  # fmt: skip
         for name, items in [*classes.items(), ("more like this", sample_ids)]:
@@ -206,8 +213,8 @@ async def bench_size(size: int, count: int) -> None:
                 async def run(q: str) -> Any:
                     return await services.search.search(q, limit=5)
 
-            for item in items[:3]:
-                await run(item)  # warm
+            for item in warm_up[name]:  # the process, not the queries measured
+                await run(item)
             ours = await time_each(run, items, 3)
             fts, like, recalls = [], [], []
             for item in items:
@@ -255,7 +262,8 @@ async def bench_size(size: int, count: int) -> None:
                     if value is not None:
                         recalls.append(value)
             r5 = f"{statistics.mean(recalls):.3f}" if recalls else "n/a"
-            first = ours[: len(items)]  # each query's first run: nothing of it kept yet
+            # Each query's first run, nothing of it kept yet (a query met twice: its first).
+            first = [ours[i] for i, item in enumerate(items) if items.index(item) == i]
             ok = "PASS" if max(p(ours, 0.99), p(first, 0.99)) <= target_ms(size) else "FAIL"
             print(f"| {name} | {len(ours)} | {fmt_ms(p(ours, .5))} | {fmt_ms(p(ours, .99))} | {fmt_ms(p(first, .99))} | "
                   f"≤ {target_ms(size):.0f} {ok} | {r5} | {fmt_ms(p(fts, .5))} | {fmt_ms(p(fts, .99))} | "
