@@ -16,6 +16,10 @@ Three ways, chosen from the vocabulary's passage counts before anything is ranke
    often page one agrees with ranking every match. Two common words in a row, one of them a
    stopword ("of now", "the of"), have a list of their own: a phrase of two is ranked off it
    like one word, and a longer one ("the of of") is bounded by each of its pairs' lists.
+
+Before those, a query of phrases whose every pair has a stopword ("the of of", "to the"*) is
+ranked by FTS5 in the pairs index (``pairs.py``), where each such pair is one token: exact,
+and a few percent of the walk FTS5 makes in ``passages_fts``.
 """
 
 from __future__ import annotations
