@@ -3,17 +3,20 @@ and only an index built for the current corpus is ever read."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from pathlib import Path
 
 import pytest
 
-from bot.corpus import champions, fts_order, lexicon, pairs, ranking
+from bot.config import Settings
+from bot.corpus import champions, fts_order, lexicon, meaning, pairs, ranking
 from bot.corpus.ingest import sync_corpus
 from bot.corpus.query import parse_query
 from bot.corpus.scoring import Phrase
 from bot.corpus.search import shapes
 from bot.services import Services
+from tests.conftest import services_for
 from tests.test_ranking import _ranked_rowids, _truth, big, big_folder  # noqa: F401 (fixtures)
 
 STOP = frozenset({"the", "of", "to", "and", "a"})
@@ -193,3 +196,33 @@ def test_a_corpus_without_stopwords_is_stamped_current_with_no_table(tmp_path: P
         (value,) = raw.execute("SELECT value FROM corpus_meta WHERE key = 'pairs'").fetchone()
         names = {str(n) for (n,) in raw.execute("SELECT name FROM sqlite_master")}
     assert '"stopwords": []' in value and pairs.TABLE not in names
+
+
+async def test_a_query_of_stopword_phrases_is_not_looked_up_by_meaning(
+    big: Services,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    pytest.importorskip("wordllama", reason="the meaning extra (pip install lectern[meaning])")
+    await asyncio.to_thread(meaning.build, big.db.path)
+    services = services_for(big.db, Settings(search_meaning=True))
+    index = services.search.meaning
+    assert index is not None
+    await index.keep_current()
+    if index._loading is not None:
+        await index._loading
+    assert index.passages
+    looked_up: list[str] = []
+    near_text = index.near_text
+
+    async def spied(text: str, depth: int) -> list[tuple[int, float]]:
+        looked_up.append(text)
+        return await near_text(text, depth)
+
+    monkeypatch.setattr(index, "near_text", spied)
+    for query in ('"the of of"', '"of the" "to a"', '"the of the" -"and a"'):
+        results = await services.search.search(query)
+        assert results.hits and not results.meaning_only, query
+    assert not looked_up
+    await services.search.search('"the of the" light river')  # a sentence with meaning
+    await services.search.search("the of of")  # unquoted: perhaps what it is like to be one
+    assert looked_up == ["the of the light river", "the of of"]
