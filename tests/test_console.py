@@ -89,6 +89,11 @@ async def test_search_results_open_by_number_and_page(store: Services) -> None:
     assert text.count("(only you can see this)") == 3
 
 
+async def test_one_match_is_counted_in_the_singular(store: Services) -> None:
+    text = await run(store, '/search query:"to the"* "in a"*')
+    assert "1 passage matches. Showing 1." in text and "passages match" not in text
+
+
 async def test_errors_and_unknown_buttons_are_friendly(store: Services) -> None:
     text = await run(store, "/quote author:nobody", "dance", "/passage id:x", "next")
     assert "No author called “nobody”" in text

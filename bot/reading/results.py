@@ -41,8 +41,10 @@ def search_reply(
 ) -> Reply:
     """One page of results: count, notes, five snippets, a button per result, the pager."""
     count = f"{results.total:,}" + ("+" if results.capped else "")
-    first = results.offset + 1
-    description = f"{count} passages match. Showing {first}–{results.offset + len(results.hits)}."
+    first, last = results.offset + 1, results.offset + len(results.hits)
+    matches = "passage matches" if count == "1" else "passages match"
+    shown = f"{first}" if first == last else f"{first}–{last}"
+    description = f"{count} {matches}. Showing {shown}."
     if results.capped and advice:
         description += " That is a lot: add words to narrow it."
     if results.query.notes:
