@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import sys
 from pathlib import Path
 
 import pytest
@@ -149,19 +150,60 @@ async def test_an_index_of_another_corpus_is_never_read(
     assert await big.search.champions.pair_stopwords(generation) is not None
 
 
+async def test_a_build_waits_for_another_process_s_and_clears_a_stopped_one(
+    big: Services,  # noqa: F811
+) -> None:
+    await big.db.run("DELETE FROM corpus_meta WHERE key = 'pairs'")  # to be built again
+    other = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", "import time; time.sleep(60)"
+    )
+    try:
+        table = pairs.building_table(other.pid)
+        await big.db.run(f"CREATE VIRTUAL TABLE {table} USING fts5(text, title, author)")
+        await big.db.run(f"INSERT INTO {table} VALUES ('half', 'built', '')")
+        assert not pairs.build(big.db.path, champions.CHAMPION_DF)  # the other one is building
+        assert await big.db.one(f"SELECT count(*) FROM {table}") == (1,)  # untouched
+    finally:
+        other.kill()
+        await other.wait()
+    assert pairs.build(big.db.path, champions.CHAMPION_DF)  # its process is gone: cleared
+    names = {str(n) for (n,) in await big.db.all("SELECT name FROM sqlite_master")}
+    assert not any(n.startswith(pairs.BUILDING) for n in names) and pairs.TABLE in names
+    generation = await big.corpus.generation()
+    assert await big.search.champions.pair_stopwords(generation) is not None
+
+
+async def test_an_index_dropped_after_its_stamp_was_read_is_not_an_error(
+    big: Services,  # noqa: F811
+) -> None:
+    generation = await big.corpus.generation()
+    assert await big.search.champions.pair_stopwords(generation) is not None
+    await big.db.run(f"DROP TABLE {pairs.TABLE}")  # as a build that found no stopword does
+    results = await big.search.search('"the of of"')
+    with sqlite3.connect(big.db.path) as raw:
+        vocabulary = await big.search.lexicon.current()
+        exact, _ = shapes(parse_query('"the of of"'), vocabulary)
+        truth = raw.execute(
+            "SELECT count(*) FROM passages_fts WHERE passages_fts MATCH ?", (exact.fts(),)
+        ).fetchone()[0]
+    assert truth and results.hits and results.total == min(truth, fts_order.COUNT_CAP)
+
+
 async def test_a_build_from_a_corpus_that_changed_meanwhile_keeps_the_old_index(
     big: Services,  # noqa: F811
 ) -> None:
     with sqlite3.connect(big.db.path, isolation_level=None) as raw:
         before = raw.execute("SELECT value FROM corpus_meta WHERE key = 'pairs'").fetchone()
-        raw.execute(f"CREATE VIRTUAL TABLE {pairs.BUILDING} USING fts5(text, title, author)")
+        raw.execute(
+            f"CREATE VIRTUAL TABLE {pairs.building_table()} USING fts5(text, title, author)"
+        )
         generation = raw.execute("SELECT value FROM corpus_meta WHERE key = 'generation'")
         old = str(int(generation.fetchone()[0]) - 1)
         assert not pairs._swap(raw, old, champions.CHAMPION_DF, frozenset({"the"}))
         after = raw.execute("SELECT value FROM corpus_meta WHERE key = 'pairs'").fetchone()
         tables = {str(n) for (n,) in raw.execute("SELECT name FROM sqlite_master")}
     assert after == before
-    assert pairs.TABLE in tables and pairs.BUILDING not in tables
+    assert pairs.TABLE in tables and pairs.building_table() not in tables
 
 
 async def test_the_worker_is_started_when_only_the_pairs_index_is_missing(
@@ -222,6 +264,10 @@ async def test_a_query_of_stopword_phrases_is_not_looked_up_by_meaning(
     for query in ('"the of of"', '"of the" "to a"', '"the of the" -"and a"'):
         results = await services.search.search(query)
         assert results.hits and not results.meaning_only, query
+    assert not looked_up
+    await big.db.run("DELETE FROM corpus_meta WHERE key = 'pairs'")  # as before it is built
+    monkeypatch.setattr(services.search.champions.worker, "start", lambda *a: None)
+    await services.search.search('"the of of"')  # the same answer: from the vocabulary
     assert not looked_up
     await services.search.search('"the of the" light river')  # a sentence with meaning
     await services.search.search("the of of")  # unquoted: perhaps what it is like to be one

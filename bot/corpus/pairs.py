@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import sqlite3
 import sys
 from collections.abc import Iterator
@@ -28,7 +29,9 @@ from ..core.db import Database
 from .scoring import Group, Phrase, Shape, index_averages
 from .tokens import tokens
 
-#: The table searches read, and the one a build fills before it takes its place.
+#: The table searches read, and the start of the name of those builds fill before one takes
+#: its place: ``search_pairs_building_<pid>``, one per building process, so two processes of a
+#: cluster never write into each other's table (``building_table``).
 TABLE = "search_pairs"
 BUILDING = "search_pairs_building"
 #: Joins the two words of a pair into one token; FTS5's tokenizer splits words at it in
@@ -91,6 +94,16 @@ def expression(shape: Shape, stop: frozenset[str]) -> str | None:
     return expr
 
 
+def is_stopword(passages: int, rows: int, df: int) -> bool:
+    """Whether a word in ``passages`` of the corpus's ``rows`` is a stopword of the index."""
+    return passages > df and passages * STOPWORD_SHARE >= rows
+
+
+def building_table(pid: int | None = None) -> str:
+    """The table the build of process ``pid`` (this one's by default) fills."""
+    return f"{BUILDING}_{os.getpid() if pid is None else pid}"
+
+
 def stamp(generation: int | str, df: int) -> str:
     """What an index built from corpus ``generation`` is stored as, with its format and the
     threshold that chose its stopwords."""
@@ -138,25 +151,28 @@ def build(path: Path, df: int) -> bool:
         stop = frozenset(
             str(t)
             for (t,) in reader.execute(
+                # is_stopword, in SQL
                 "SELECT term FROM search_vocabulary WHERE passages > ? AND passages * ? >= ?",
                 (df, STOPWORD_SHARE, passages),
             )
         )
-        writer.execute(f"DROP TABLE IF EXISTS {BUILDING}")  # a build that was stopped
+        if _others_building(writer):  # it will stamp the same index: the worker comes back
+            return False
+        building = building_table()
         if not stop:  # nothing to pair: stamped current, with no table
             reader.execute("COMMIT")
             return _swap(writer, generation, df, stop)
         writer.execute(
-            f"""CREATE VIRTUAL TABLE {BUILDING} USING fts5 (text, title, author,
+            f"""CREATE VIRTUAL TABLE {building} USING fts5 (text, title, author,
             content = '', tokenize = "{TOKENIZER}")"""
         )
         for batch in _batches(reader, stop):
             writer.execute("BEGIN")
             writer.executemany(
-                f"INSERT INTO {BUILDING} (rowid, text, title, author) VALUES (?, ?, ?, ?)", batch
+                f"INSERT INTO {building} (rowid, text, title, author) VALUES (?, ?, ?, ?)", batch
             )
             writer.execute("COMMIT")
-        writer.execute(f"INSERT INTO {BUILDING} ({BUILDING}) VALUES ('optimize')")
+        writer.execute(f"INSERT INTO {building} ({building}) VALUES ('optimize')")
         reader.execute("COMMIT")
         return _swap(writer, generation, df, stop)
     finally:
@@ -183,18 +199,45 @@ def _batches(
         yield batch
 
 
+def _others_building(writer: sqlite3.Connection) -> bool:
+    """Whether another live process is building; drops the tables of builds that were stopped
+    (their process is gone: SQLite's WAL keeps every process of a database on one machine)."""
+    others = False
+    names = writer.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name GLOB ?",
+                           (f"{BUILDING}_[0-9]*",)).fetchall()  # fmt: skip
+    for (name,) in names:
+        pid = str(name).removeprefix(f"{BUILDING}_")
+        if not pid.isdigit():  # one of a table's own shadow tables (_data, _idx, ...)
+            continue
+        if int(pid) != os.getpid() and _alive(int(pid)):
+            others = True
+        else:
+            writer.execute(f"DROP TABLE IF EXISTS {name}")
+    return others
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, as another user
+        return True
+    return True
+
+
 def _swap(writer: sqlite3.Connection, generation: str, df: int, stop: frozenset[str]) -> bool:
     """Put the new index in the old one's place, unless the corpus changed meanwhile."""
     writer.execute("BEGIN IMMEDIATE")
     try:
         now = writer.execute("SELECT value FROM corpus_meta WHERE key = 'generation'").fetchone()
         if str(now[0] if now else "0") != generation:  # built from a corpus that is gone
-            writer.execute(f"DROP TABLE IF EXISTS {BUILDING}")
+            writer.execute(f"DROP TABLE IF EXISTS {building_table()}")
             writer.execute("COMMIT")
             return False
         writer.execute(f"DROP TABLE IF EXISTS {TABLE}")
         if stop:
-            writer.execute(f"ALTER TABLE {BUILDING} RENAME TO {TABLE}")
+            writer.execute(f"ALTER TABLE {building_table()} RENAME TO {TABLE}")
         value = json.dumps({"stamp": stamp(generation, df), "stopwords": sorted(stop)})
         writer.execute("INSERT OR REPLACE INTO corpus_meta VALUES ('pairs', ?)", (value,))
         writer.execute("COMMIT")

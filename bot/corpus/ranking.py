@@ -24,6 +24,7 @@ and a few percent of the walk FTS5 makes in ``passages_fts``.
 
 from __future__ import annotations
 
+import sqlite3
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
@@ -116,7 +117,7 @@ class Ranker:
     ) -> tuple[str, int, str | None]:
         """Rank ``shape`` the cheapest way good enough, keep its order, and say where: exact
         (FTS5's first COUNT_CAP, or a sifted sentence's words), or a champion path's."""
-        rows, avgdl = await self._averages(generation)
+        rows, avgdl = await self.averages(generation)
         counts = [group_count(g, vocabulary, rows) for g in shape.wanted]
         cost = sum(counts) + sum(group_count(g, vocabulary, rows) for g in shape.excluded)
         if shape.minus is not None:
@@ -190,7 +191,12 @@ class Ranker:
         query = None if stop is None else pairs.expression(shape, stop)
         if query is None or (query, generation) in self._common:
             return None
-        found = await fts_order_within(self.db, query, PAIRS_SECONDS, table=pairs.TABLE)
+        try:
+            found = await fts_order_within(self.db, query, PAIRS_SECONDS, table=pairs.TABLE)
+        except sqlite3.OperationalError as error:  # a build of a corpus without stopwords
+            if "no such table" not in str(error):  # dropped it since the stamp was read
+                raise
+            return None
         if found is None:
             self._common[query, generation] = None
             _trim(self._common)
@@ -249,7 +255,7 @@ class Ranker:
         whether some wanted phrase is in none: a pair that would have a list has none)."""
         keys = [pair_keys(g.phrases[0]) if len(g.phrases) == 1 else [] for g in shape.wanted]
         known, current = await self.champions.counted((k for ks in keys for k in ks), generation)
-        rows = (await self._averages(generation))[0]
+        rows = (await self.averages(generation))[0]
         sure = vocabulary.generation == generation and current
         absent = sure and any(
             k not in known for g in shape.wanted for k in listed_keys(g, vocabulary, rows)
@@ -258,7 +264,7 @@ class Ranker:
         found = [min([n, *(known[k] for k in ks if k in known)]) for n, ks in pairs]
         return found, absent and not shape.match_any
 
-    async def _averages(self, generation: int) -> tuple[int, float]:
+    async def averages(self, generation: int) -> tuple[int, float]:
         """FTS5's passage count and average length, read once per corpus generation."""
         if self._averages_of is None or self._averages_of[0] != generation:
             block = await self.db.one("SELECT block FROM passages_fts_data WHERE id = 1")

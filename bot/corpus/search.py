@@ -11,7 +11,8 @@ import json
 from dataclasses import dataclass, replace
 
 from ..core.db import Database
-from .champions import Champions
+from . import pairs
+from .champions import CHAMPION_DF, Champions
 from .fusion import MAX_ADDED, fuse, meaning_text
 from .lexicon import Lexicon, Vocabulary
 from .nearest import MeaningIndex
@@ -102,7 +103,7 @@ class PassageSearch:
             await meaning.keep_current()
         wanted = meaning_text(parsed)
         fusing = bool(meaning and meaning.passages and offset < FUSE_DEPTH + MAX_ADDED)
-        fusing = fusing and not await self._stopword_phrases(parsed)
+        fusing = fusing and not await self._stopword_phrases(parsed, vocabulary)
         if not fusing or len(wanted.split()) < SENTENCE_WORDS:
             page = await self._lexical(exact, other, vocabulary, limit, offset)
             if not fusing or page.total or offset:
@@ -127,15 +128,18 @@ class PassageSearch:
         hits = await self._hits(rowids, groups)
         return SearchResults(parsed, hits, total, offset, top.capped, reachable, added)
 
-    async def _stopword_phrases(self, parsed: SearchQuery) -> bool:
-        """Whether every term is a quoted phrase of the corpus's stopwords (``"the of of"``):
-        the reader wants those very words, in which a static model finds no meaning (their
-        nearest passages are noise, and looking costs 12 ms at 1M passages)."""
+    async def _stopword_phrases(self, parsed: SearchQuery, vocabulary: Vocabulary) -> bool:
+        """Whether every term is a phrase of the corpus's stopwords (``"the of of"``; also a
+        word the tokenizer splits, ``it's``): the reader wants those very words, in which a
+        static model finds no meaning (their nearest passages are noise, and looking costs
+        12 ms at 1M passages). Stopwords as the pairs index has them, from the vocabulary, so
+        the answer does not change when that index is built."""
         wanted = [t for t in parsed.terms if not t.excluded]
         if not all(len(t.words) > 1 for t in wanted):
             return False
-        stop = await self.champions.pair_stopwords(await self.lexicon.corpus.generation())
-        return stop is not None and all(w in stop for t in wanted for w in t.words)
+        rows, _ = await self.ranker.averages(await self.lexicon.corpus.generation())
+        counts = [vocabulary.count(w) for t in wanted for w in t.words]
+        return all(pairs.is_stopword(n, rows, CHAMPION_DF) for n in counts)
 
     async def _lexical(
         self, exact: Shape, other: Shape | None, vocabulary: Vocabulary, limit: int, offset: int
