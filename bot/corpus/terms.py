@@ -14,9 +14,12 @@ from .scoring import Group, Phrase, Shape, idf
 #: A common prefix draws on the champion lists of at most this many of its words.
 PREFIX_WORDS = 12
 #: Scoring one match costs FTS5 about as much as walking this many index entries per phrase
-#: of the query (measured: 0.03-0.06 µs an entry, 2 µs a match of one word, 10 µs of any of
-#: eight)...
+#: of the query (measured: 0.03-0.06 µs an entry, 2 µs a match of one word)...
 FTS_MATCH = 40
+#: ...but a match of any of several words ("more like this") has one or two of them, and
+#: FTS5 passes the others by: 1.4 µs a match of any of eight at 100k passages (1.5 ms plus
+#: that, for 300 to 6,000 matches), where FTS_MATCH a phrase priced it at 10-19 µs...
+FTS_MATCH_ANY = 6
 #: ...a phrase's entries cost this many times a word's, as their positions are read too...
 FTS_POSITIONS = 2
 #: ...and words co-occur up to this many times more often than if they were independent.
@@ -155,7 +158,8 @@ def fts_cost(shape: Shape, counts: list[int], vocabulary: Vocabulary, rows: int)
     else:  # as if the groups were independent, with a margin: words keep company
         matches = min(min(counts), rows * math.prod(n / rows for n in counts) * FTS_MARGIN)
     phrases = sum(len(g.phrases) for g in shape.wanted)  # bm25 visits each, match by match
-    return walked + FTS_MATCH * phrases * matches
+    per_phrase = FTS_MATCH_ANY if shape.match_any else FTS_MATCH
+    return walked + per_phrase * phrases * matches
 
 
 def fts_walk(shape: Shape, vocabulary: Vocabulary, rows: int) -> int:
