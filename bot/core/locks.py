@@ -49,13 +49,18 @@ def _here(holder: str) -> tuple[bool, bool]:
     pid_text = rest.partition(":")[0]
     if host != socket.gethostname() or not pid_text.isdigit():
         return False, True
+    return True, process_alive(int(pid_text))
+
+
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` of this machine exists."""
     try:
-        os.kill(int(pid_text), 0)
+        os.kill(pid, 0)
     except ProcessLookupError:
-        return True, False
+        return False
     except PermissionError:  # it exists, as another user
-        return True, True
-    return True, True
+        return True
+    return True
 
 
 def _stale(holder: str, expires_at: int, now: int) -> bool:

@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ..core.db import Database
+from ..core.locks import process_alive
 from .scoring import Group, Phrase, Shape, index_averages
 from .tokens import tokens
 
@@ -148,20 +149,15 @@ def build(path: Path, df: int) -> bool:
             return True
         block = reader.execute("SELECT block FROM passages_fts_data WHERE id = 1").fetchone()
         passages, _ = index_averages(block[0] if block else b"")
-        stop = frozenset(
-            str(t)
-            for (t,) in reader.execute(
-                # is_stopword, in SQL
-                "SELECT term FROM search_vocabulary WHERE passages > ? AND passages * ? >= ?",
-                (df, STOPWORD_SHARE, passages),
-            )
-        )
+        vocabulary = "SELECT term, passages FROM search_vocabulary WHERE passages > ?"
+        common = reader.execute(vocabulary, (df,))
+        stop = frozenset(str(t) for t, n in common if is_stopword(int(n), passages, df))
         if _others_building(writer):  # it will stamp the same index: the worker comes back
             return False
-        building = building_table()
         if not stop:  # nothing to pair: stamped current, with no table
             reader.execute("COMMIT")
             return _swap(writer, generation, df, stop)
+        building = building_table()
         writer.execute(
             f"""CREATE VIRTUAL TABLE {building} USING fts5 (text, title, author,
             content = '', tokenize = "{TOKENIZER}")"""
@@ -209,21 +205,11 @@ def _others_building(writer: sqlite3.Connection) -> bool:
         pid = str(name).removeprefix(f"{BUILDING}_")
         if not pid.isdigit():  # one of a table's own shadow tables (_data, _idx, ...)
             continue
-        if int(pid) != os.getpid() and _alive(int(pid)):
+        if int(pid) != os.getpid() and process_alive(int(pid)):
             others = True
         else:
             writer.execute(f"DROP TABLE IF EXISTS {name}")
     return others
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # it exists, as another user
-        return True
-    return True
 
 
 def _swap(writer: sqlite3.Connection, generation: str, df: int, stop: frozenset[str]) -> bool:

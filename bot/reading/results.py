@@ -42,7 +42,8 @@ def search_reply(
     """One page of results: count, notes, five snippets, a button per result, the pager."""
     count = f"{results.total:,}" + ("+" if results.capped else "")
     first, last = results.offset + 1, results.offset + len(results.hits)
-    matches = "passage matches" if count == "1" else "passages match"
+    one = results.total == 1 and not results.capped
+    matches = "passage matches" if one else "passages match"
     shown = f"{first}" if first == last else f"{first}–{last}"
     description = f"{count} {matches}. Showing {shown}."
     if results.capped and advice:
