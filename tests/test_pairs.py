@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import Settings
-from bot.corpus import champions, fts_order, lexicon, meaning, pairs, ranking
+from bot.corpus import champions, dense, fts_order, lexicon, meaning, pairs, ranking
 from bot.corpus.ingest import sync_corpus
 from bot.corpus.query import parse_query
 from bot.corpus.scoring import Phrase
@@ -161,6 +161,7 @@ async def test_a_build_waits_for_another_process_s_and_clears_a_stopped_one(
         table = pairs.building_table(other.pid)
         await big.db.run(f"CREATE VIRTUAL TABLE {table} USING fts5(text, title, author)")
         await big.db.run(f"INSERT INTO {table} VALUES ('half', 'built', '')")
+        await big.db.run(f"CREATE TABLE {table}{dense.SUFFIX} (term TEXT, tf BLOB)")
         assert not pairs.build(big.db.path, champions.CHAMPION_DF)  # the other one is building
         assert await big.db.one(f"SELECT count(*) FROM {table}") == (1,)  # untouched
     finally:
@@ -199,7 +200,7 @@ async def test_a_build_from_a_corpus_that_changed_meanwhile_keeps_the_old_index(
         )
         generation = raw.execute("SELECT value FROM corpus_meta WHERE key = 'generation'")
         old = str(int(generation.fetchone()[0]) - 1)
-        assert not pairs._swap(raw, old, champions.CHAMPION_DF, frozenset({"the"}))
+        assert not pairs._swap(raw, old, champions.CHAMPION_DF, frozenset({"the"}), [])
         after = raw.execute("SELECT value FROM corpus_meta WHERE key = 'pairs'").fetchone()
         tables = {str(n) for (n,) in raw.execute("SELECT name FROM sqlite_master")}
     assert after == before

@@ -231,6 +231,10 @@ class Champions:
         """The pairs index's stopwords when it is built for corpus ``generation``."""
         return await self.pairs.stopwords(generation, CHAMPION_DF)
 
+    async def dense_words(self, generation: int) -> tuple[str, frozenset[str]] | None:
+        """(the stamp, the words with dense arrays) when built for corpus ``generation``."""
+        return await self.pairs.dense_words(generation, CHAMPION_DF)
+
     async def built_for(self) -> str | None:
         """The stored lists' stamp (``stamp``): the corpus they were computed from, and how."""
         stored = await self.db.one("SELECT value FROM corpus_meta WHERE key = 'champions'")

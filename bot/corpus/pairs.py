@@ -12,7 +12,8 @@ bm25 in ``passages_fts``: the same ranking, from index entries a few percent as 
 
 It is built with the champion lists, in their worker process, once per corpus generation,
 into a table of its own that replaces the old one in one short transaction. Until it is built
-for the current corpus, nothing reads it.
+for the current corpus, nothing reads it. The same pass builds the very common words' dense
+frequencies (``dense.py``), swapped in with it.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from pathlib import Path
 
 from ..core.db import Database
 from ..core.locks import process_alive
+from . import dense
 from .scoring import Group, Phrase, Shape, index_averages
 from .tokens import tokens
 
@@ -39,8 +41,8 @@ BUILDING = "search_pairs_building"
 #: ``passages_fts``, so no indexed word holds it, and here it is part of the token.
 JOIN = "_"
 TOKENIZER = f"unicode61 remove_diacritics 0 tokenchars '{JOIN}'"
-#: Bumped when what the index holds changes: an older one is rebuilt.
-PAIRS_FORMAT = 1
+#: Bumped when what the index holds changes: an older one is rebuilt (2: with dense arrays).
+PAIRS_FORMAT = 2
 #: Passages written per transaction: each commit holds the write lock a moment only.
 BATCH = 2000
 #: A stopword is in at least one passage in this many (and more than the lists' threshold).
@@ -116,18 +118,31 @@ class PairIndex:
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._read: tuple[str, str, frozenset[str]] | None = None  # (stored value, stamp, stop)
+        #: (stored value, stamp, stopwords, words with dense arrays)
+        self._read: tuple[str, str, frozenset[str], frozenset[str]] | None = None
 
     async def stopwords(self, generation: int, df: int) -> frozenset[str] | None:
         """The stopwords of the index when it is built for corpus ``generation``, else None."""
+        read = await self._current(generation, df)
+        return None if read is None else read[2]
+
+    async def dense_words(self, generation: int, df: int) -> tuple[str, frozenset[str]] | None:
+        """(the stamp, the words with dense arrays) when built for corpus ``generation``."""
+        read = await self._current(generation, df)
+        return None if read is None else (read[1], read[3])
+
+    async def _current(
+        self, generation: int, df: int
+    ) -> tuple[str, str, frozenset[str], frozenset[str]] | None:
         row = await self.db.one("SELECT value FROM corpus_meta WHERE key = 'pairs'")
         if row is None:
             return None
         stored = str(row[0])
         if self._read is None or self._read[0] != stored:
             meta = json.loads(stored)
-            self._read = stored, str(meta["stamp"]), frozenset(meta["stopwords"])
-        return self._read[2] if self._read[1] == stamp(generation, df) else None
+            words = frozenset(meta.get("dense", ()))
+            self._read = stored, str(meta["stamp"]), frozenset(meta["stopwords"]), words
+        return self._read if self._read[1] == stamp(generation, df) else None
 
     async def current(self, generation: int, df: int) -> bool:
         return await self.stopwords(generation, df) is not None
@@ -151,18 +166,23 @@ def build(path: Path, df: int) -> bool:
         passages, _ = index_averages(block[0] if block else b"")
         vocabulary = "SELECT term, passages FROM search_vocabulary WHERE passages > ?"
         common = reader.execute(vocabulary, (df,))
-        stop = frozenset(str(t) for t, n in common if is_stopword(int(n), passages, df))
+        common_words = [(str(t), int(n)) for t, n in common]
+        stop = frozenset(t for t, n in common_words if is_stopword(n, passages, df))
         if _others_building(writer):  # it will stamp the same index: the worker comes back
             return False
         if not stop:  # nothing to pair: stamped current, with no table
             reader.execute("COMMIT")
-            return _swap(writer, generation, df, stop)
+            return _swap(writer, generation, df, stop, [])
         building = building_table()
+        counted = reader.execute("SELECT count(*) FROM passage_search").fetchone()[0]
+        frequencies = dense.Frequencies(
+            frozenset(t for t, n in common_words if dense.is_dense(n, passages, df)), counted
+        )
         writer.execute(
             f"""CREATE VIRTUAL TABLE {building} USING fts5 (text, title, author,
             content = '', tokenize = "{TOKENIZER}")"""
         )
-        for batch in _batches(reader, stop):
+        for batch in _batches(reader, stop, frequencies):
             writer.execute("BEGIN")
             writer.executemany(
                 f"INSERT INTO {building} (rowid, text, title, author) VALUES (?, ?, ?, ?)", batch
@@ -170,24 +190,29 @@ def build(path: Path, df: int) -> bool:
             writer.execute("COMMIT")
         writer.execute(f"INSERT INTO {building} ({building}) VALUES ('optimize')")
         reader.execute("COMMIT")
-        return _swap(writer, generation, df, stop)
+        words = dense.write(writer, building + dense.SUFFIX, frequencies)
+        return _swap(writer, generation, df, stop, words)
     finally:
         reader.close()
         writer.close()
 
 
 def _batches(
-    reader: sqlite3.Connection, stop: frozenset[str]
+    reader: sqlite3.Connection, stop: frozenset[str], frequencies: dense.Frequencies
 ) -> Iterator[list[tuple[int, str, str, str]]]:
-    fixed: dict[tuple[str, str], tuple[str, str]] = {}  # a document's title and author
+    fixed: dict[tuple[str, str], tuple[list[str], list[str], str, str]] = {}  # per document
     batch: list[tuple[int, str, str, str]] = []
     for rowid, text, title, author in reader.execute(
-        "SELECT rowid, text, title, author FROM passage_search"
+        "SELECT rowid, text, title, author FROM passage_search ORDER BY rowid"
     ):
         key = (title or "", author or "")
         if key not in fixed:
-            fixed[key] = (paired(tokens(key[0]), stop), paired(tokens(key[1]), stop))
-        batch.append((int(rowid), paired(tokens(text), stop), *fixed[key]))
+            both = (tokens(key[0]), tokens(key[1]))
+            fixed[key] = (*both, paired(both[0], stop), paired(both[1], stop))
+        title_words, author_words, paired_title, paired_author = fixed[key]
+        words = tokens(text)
+        frequencies.add(int(rowid), words, title_words, author_words)
+        batch.append((int(rowid), paired(words, stop), paired_title, paired_author))
         if len(batch) >= BATCH:
             yield batch
             batch = []
@@ -202,8 +227,8 @@ def _others_building(writer: sqlite3.Connection) -> bool:
     names = writer.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name GLOB ?",
                            (f"{BUILDING}_[0-9]*",)).fetchall()  # fmt: skip
     for (name,) in names:
-        pid = str(name).removeprefix(f"{BUILDING}_")
-        if not pid.isdigit():  # one of a table's own shadow tables (_data, _idx, ...)
+        pid, _, rest = str(name).removeprefix(f"{BUILDING}_").partition("_")
+        if not pid.isdigit() or rest not in ("", dense.SUFFIX[1:]):  # FTS5's _data, _idx, ...
             continue
         if int(pid) != os.getpid() and process_alive(int(pid)):
             others = True
@@ -212,19 +237,26 @@ def _others_building(writer: sqlite3.Connection) -> bool:
     return others
 
 
-def _swap(writer: sqlite3.Connection, generation: str, df: int, stop: frozenset[str]) -> bool:
-    """Put the new index in the old one's place, unless the corpus changed meanwhile."""
+def _swap(
+    writer: sqlite3.Connection, generation: str, df: int, stop: frozenset[str], words: list[str]
+) -> bool:
+    """Put the new index and dense arrays (of ``words``) in the old ones' place, unless the
+    corpus changed meanwhile."""
     writer.execute("BEGIN IMMEDIATE")
     try:
         now = writer.execute("SELECT value FROM corpus_meta WHERE key = 'generation'").fetchone()
         if str(now[0] if now else "0") != generation:  # built from a corpus that is gone
             writer.execute(f"DROP TABLE IF EXISTS {building_table()}")
+            writer.execute(f"DROP TABLE IF EXISTS {building_table()}{dense.SUFFIX}")
             writer.execute("COMMIT")
             return False
         writer.execute(f"DROP TABLE IF EXISTS {TABLE}")
+        writer.execute(f"DROP TABLE IF EXISTS {dense.TABLE}")
         if stop:
             writer.execute(f"ALTER TABLE {building_table()} RENAME TO {TABLE}")
-        value = json.dumps({"stamp": stamp(generation, df), "stopwords": sorted(stop)})
+            writer.execute(f"ALTER TABLE {building_table()}{dense.SUFFIX} RENAME TO {dense.TABLE}")
+        meta = {"stamp": stamp(generation, df), "stopwords": sorted(stop), "dense": words}
+        value = json.dumps(meta)
         writer.execute("INSERT OR REPLACE INTO corpus_meta VALUES ('pairs', ?)", (value,))
         writer.execute("COMMIT")
         return True

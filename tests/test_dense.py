@@ -1,0 +1,161 @@
+"""Dense frequencies: a sentence of very common words is ranked from their arrays exactly as
+FTS5 ranks it, the arrays are FTS5's own counts, and only arrays of the current corpus count.
+
+The ranking tests' corpus (thresholds lowered so 3,000 passages take a 1M corpus's paths), with
+one more document whose title and author hold the common words too."""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.corpus import dense, fts_order
+from bot.corpus.ingest import sync_corpus
+from bot.corpus.query import parse_query
+from bot.corpus.scoring import Group, Phrase, Shape, varints
+from bot.corpus.search import shapes
+from bot.services import Services
+from tests.conftest import document_text
+from tests.test_ranking import COMMON, _passage, _ranked_rowids, _truth, big  # noqa: F401
+
+SENTENCES = [
+    "it in the of and a",
+    "the light of the river",
+    "light river that is",
+    "and to a in is that it",
+    "the the the of",
+    "river light -a",
+    "of that in -it -is",
+]
+
+
+@pytest.fixture
+def big_folder(tmp_path: Path) -> Path:
+    rng = random.Random(5)
+    folder = tmp_path / "big"
+    folder.mkdir()
+    for n, kind in enumerate(("essay", "poem", "journal")):
+        body = "\n\n".join(_passage(rng) for _ in range(1000))
+        text = document_text(body, title=f"Volume {n}", kind=kind, author=f"Writer {n}")
+        (folder / f"volume-{n}.md").write_text(text, encoding="utf-8")
+    body = "\n\n".join(_passage(rng) for _ in range(300))
+    titled = document_text(body, title="The Light of the River", author="It Is the River")
+    (folder / "river.md").write_text(titled, encoding="utf-8")
+    return folder
+
+
+def test_a_text_hit_counts_twice_and_a_title_or_author_hit_once() -> None:
+    """``2 × aFreq``: FTS5 weighs the text 1 and the title and author 0.5."""
+    counts = dense.Frequencies(frozenset({"the", "of", "sea"}), 3)
+    counts.add(10, ["the", "sea", "the"], ["the", "light"], ["of"])
+    counts.add(20, ["light"], ["the", "light"], ["of"])
+    counts.add(30, ["the"] * 200, [], [])  # 400: more than a byte holds
+    arrays = counts.arrays()
+    assert arrays["sea"] == bytes([2, 0, 0])
+    assert arrays["of"] == bytes([1, 1, 0])
+    assert "the" not in arrays  # no array: such queries go the other ways
+    assert list(memoryview(arrays[dense.LENGTHS]).cast("I")) == [6, 4, 200]
+    assert list(memoryview(arrays[dense.ROWIDS]).cast("q")) == [10, 20, 30]
+
+
+async def test_the_arrays_are_fts5_s_own_counts_and_lengths(big: Services) -> None:  # noqa: F811
+    generation = await big.corpus.generation()
+    built = await big.search.champions.dense_words(generation)
+    assert built is not None
+    stamp, words = built
+    assert set(COMMON) <= words  # every common word is in more than a twentieth
+    loaded = await big.search.ranker.dense.load(stamp, set(words))
+    assert loaded is not None
+    with sqlite3.connect(big.db.path) as raw:
+        raw.execute("CREATE VIRTUAL TABLE temp.v USING fts5vocab(main, passages_fts, instance)")
+        weight = {0: 2, 1: 1, 2: 1}  # text, title, author: 2 × FTS5's column weights
+        truth: dict[str, dict[int, int]] = {w: {} for w in words}
+        for term, doc, col, hits in raw.execute(
+            "SELECT term, doc, col, count(*) FROM v GROUP BY term, doc, col"
+        ):
+            if term in truth:
+                column = ["text", "title", "author"].index(col)
+                truth[term][doc] = truth[term].get(doc, 0) + weight[column] * hits
+        sizes = {int(i): sum(varints(bytes(s))) for i, s in raw.execute(
+            "SELECT id, sz FROM passages_fts_docsize")}  # fmt: skip
+    rowids = [int(r) for r in loaded.rowids]
+    assert rowids == sorted(sizes)
+    assert [int(n) for n in loaded.lengths] == [sizes[r] for r in rowids]
+    for word in words:
+        assert {r: int(v) for r, v in zip(rowids, loaded.columns[word], strict=True) if v} == (
+            truth[word]
+        ), word
+    assert any(truth["the"][r] % 2 for r in truth["the"])  # titles and authors were counted
+
+
+def _spy(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    ranked: list[Any] = []
+    real = dense.ranked
+
+    def spied(*args: Any, **kwargs: Any) -> Any:
+        ranked.append(real(*args, **kwargs))
+        return ranked[-1]
+
+    monkeypatch.setattr(dense, "ranked", spied)
+    return ranked
+
+
+@pytest.mark.parametrize("query", SENTENCES)
+async def test_a_sentence_of_common_words_is_ranked_from_the_arrays_as_fts5_ranks_it(
+    big: Services,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+    query: str,
+) -> None:
+    ranked = _spy(monkeypatch)
+    vocabulary = await big.search.lexicon.current()
+    exact, _ = shapes(parse_query(query), vocabulary)
+    truth = _truth(big.db.path, exact.fts())
+    assert truth  # the sentence matches
+    got = await _ranked_rowids(big, query, limit=20)
+    assert ranked and ranked[0] is not None  # ranked from the arrays, not another way
+    score = dict(truth)
+    # Ties may order either way only if FTS5's and numpy's sums differ in the last bit.
+    assert [score[r] for r in got] == pytest.approx([s for _, s in truth[:20]], abs=1e-9)
+    results = await big.search.search(query)
+    assert results.total == min(len(truth), fts_order.COUNT_CAP)
+
+
+async def test_too_many_matches_are_not_scored_at_once(big: Services) -> None:  # noqa: F811
+    generation = await big.corpus.generation()
+    built = await big.search.champions.dense_words(generation)
+    assert built is not None
+    loaded = await big.search.ranker.dense.load(built[0], {"the", "of"})
+    assert loaded is not None
+    shape = Shape((Group((Phrase(("the",)),)), Group((Phrase(("of",)),))))
+    idfs = [(1e-6,), (1e-6,)]
+    assert dense.ranked(shape, loaded, idfs, 30.0, most=10) is None
+    found = dense.ranked(shape, loaded, idfs, 30.0)
+    assert found is not None and found[1] > 10
+
+
+async def test_arrays_of_another_corpus_are_never_read(
+    big: Services,  # noqa: F811
+    big_folder: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    generation = await big.corpus.generation()
+    assert await big.search.champions.dense_words(generation) is not None
+    extra = "\n\n".join(["the light of the river"] * 40)
+    (big_folder / "more.md").write_text(document_text(extra, title="More"), encoding="utf-8")
+    await sync_corpus(big.db, big_folder)
+    newer = await big.corpus.generation()
+    assert newer != generation
+    assert await big.search.champions.dense_words(newer) is None
+    ranked = _spy(monkeypatch)
+    await big.search.lexicon.current()
+    query = "the light of the river"
+    vocabulary = await big.search.lexicon.current()
+    exact, _ = shapes(parse_query(query), vocabulary)
+    truth = _truth(big.db.path, exact.fts())
+    got = await _ranked_rowids(big, query, limit=5)
+    assert not ranked  # the stale arrays were not asked
+    assert len(got) == 5 and set(got) <= {r for r, _ in truth}
