@@ -171,6 +171,7 @@ async def bench_size(size: int, count: int) -> None:
             "vocabulary": raw.execute("SELECT sum(length(term) + 12) FROM search_vocabulary").fetchone()[0],
             "champion lists": raw.execute("SELECT sum(length(rowids)) FROM search_champions").fetchone()[0],
             "pairs index": raw.execute("SELECT sum(length(block)) FROM search_pairs_data").fetchone()[0],
+            "dense arrays": raw.execute("SELECT sum(length(tf)) FROM search_dense").fetchone()[0],
             "vectors": raw.execute("SELECT sum(length(vectors)) FROM document_vectors").fetchone()[0],
         }  # fmt: skip
         lists, pairs = raw.execute(
@@ -179,7 +180,7 @@ async def bench_size(size: int, count: int) -> None:
         print(f"\n### {size:,} passages\n")
         print(f"- ingest (text searchable): {ingest:.1f} s, {size / ingest:,.0f} passages/s")
         print(
-            f"- vocabulary: {vocab_s:.1f} s; pairs index: {pairs_s:.1f} s;"
+            f"- vocabulary: {vocab_s:.1f} s; pairs index and dense arrays: {pairs_s:.1f} s;"
             f" champion lists: {champions_s:.1f} s ({lists:,} lists,"
             f" {pairs:,} of them pairs; the builds' peak memory {build_rss:,.0f} MiB)"
         )

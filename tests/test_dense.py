@@ -11,9 +11,10 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
-from bot.corpus import dense, fts_order
+from bot.corpus import dense, dense_ranking, fts_order, ranking
 from bot.corpus.ingest import sync_corpus
 from bot.corpus.query import parse_query
 from bot.corpus.scoring import Group, Phrase, Shape, varints
@@ -68,7 +69,7 @@ async def test_the_arrays_are_fts5_s_own_counts_and_lengths(big: Services) -> No
     assert built is not None
     stamp, words = built
     assert set(COMMON) <= words  # every common word is in more than a twentieth
-    loaded = await big.search.ranker.dense.load(stamp, set(words))
+    loaded = await big.search.ranker.dense.index.load(stamp, set(words))
     assert loaded is not None
     with sqlite3.connect(big.db.path) as raw:
         raw.execute("CREATE VIRTUAL TABLE temp.v USING fts5vocab(main, passages_fts, instance)")
@@ -128,7 +129,7 @@ async def test_too_many_matches_are_not_scored_at_once(big: Services) -> None:  
     generation = await big.corpus.generation()
     built = await big.search.champions.dense_words(generation)
     assert built is not None
-    loaded = await big.search.ranker.dense.load(built[0], {"the", "of"})
+    loaded = await big.search.ranker.dense.index.load(built[0], {"the", "of"})
     assert loaded is not None
     shape = Shape((Group((Phrase(("the",)),)), Group((Phrase(("of",)),))))
     idfs = [(1e-6,), (1e-6,)]
@@ -151,11 +152,81 @@ async def test_arrays_of_another_corpus_are_never_read(
     assert newer != generation
     assert await big.search.champions.dense_words(newer) is None
     ranked = _spy(monkeypatch)
+    sifted = _spy_sifted(monkeypatch)
     await big.search.lexicon.current()
     query = "the light of the river"
     vocabulary = await big.search.lexicon.current()
     exact, _ = shapes(parse_query(query), vocabulary)
     truth = _truth(big.db.path, exact.fts())
     got = await _ranked_rowids(big, query, limit=5)
-    assert not ranked  # the stale arrays were not asked
+    assert not ranked and not any(sifted)  # the stale arrays were not asked
     assert len(got) == 5 and set(got) <= {r for r, _ in truth}
+
+
+def test_having_keeps_the_passages_with_every_group_and_refuses_unknown_rowids() -> None:
+    loaded = dense.Loaded(
+        np.array([3, 7, 9, 12], dtype=np.int64),
+        np.array([5, 5, 5, 5], dtype=np.uint32),
+        {
+            "the": np.array([2, 0, 1, 4], dtype=np.uint8),
+            "of": np.array([0, 2, 2, 2], dtype=np.uint8),
+            "its": np.array([0, 2, 0, 0], dtype=np.uint8),
+        },
+    )
+    the, of_ = Group((Phrase(("the",)),)), Group((Phrase(("of",)),))
+    forms = Group((Phrase(("the",)), Phrase(("its",))))  # any of a group's words
+    assert dense_ranking.having([3, 7, 9, 12], [the, of_], loaded) == [9, 12]
+    assert dense_ranking.having([3, 7, 12], [forms, of_], loaded) == [7, 12]
+    assert dense_ranking.having([], [the], loaded) == []
+    assert dense_ranking.having([9, 10], [the], loaded) is None  # another corpus's arrays
+    assert dense_ranking.having([13], [the], loaded) is None
+
+
+def _spy_sifted(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    found: list[Any] = []
+    real = dense_ranking.DenseRanking.sifted
+
+    async def spied(self: dense_ranking.DenseRanking, *args: Any) -> Any:
+        found.append(await real(self, *args))
+        return found[-1]
+
+    monkeypatch.setattr(dense_ranking.DenseRanking, "sifted", spied)
+    return found
+
+
+@pytest.mark.parametrize("query", ["word5 the of and a", "in word7 it that -word9", "a word11 to"])
+async def test_a_sentence_with_a_rarer_word_is_listed_by_it_and_kept_by_the_arrays(
+    big: Services,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+    query: str,
+) -> None:
+    """The rarest-words sieve would read too many (its budget lowered here, as ``daym`` and
+    ``being`` are at 1M): FTS5 lists the rare word's passages, the arrays keep those with the
+    common words, and every match is scored: FTS5's order, and its count."""
+    monkeypatch.setattr(ranking, "TEXT_BUDGET", 20)
+    found = _spy_sifted(monkeypatch)
+    vocabulary = await big.search.lexicon.current()
+    exact, _ = shapes(parse_query(query), vocabulary)
+    truth = _truth(big.db.path, exact.fts())
+    assert 20 < len(truth) <= dense_ranking.READ_MOST
+    got = await _ranked_rowids(big, query, limit=20)
+    assert found and found[0] is not None  # ranked this way, not another
+    score = dict(truth)
+    assert [score[r] for r in got] == pytest.approx([s for _, s in truth[:20]], abs=1e-9)
+    assert found[0][1] == len(truth)
+
+
+async def test_too_many_matches_to_read_go_another_way(
+    big: Services,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(ranking, "TEXT_BUDGET", 20)
+    monkeypatch.setattr(dense_ranking, "READ_MOST", 10)
+    found = _spy_sifted(monkeypatch)
+    query = "word5 the of and a"
+    vocabulary = await big.search.lexicon.current()
+    exact, _ = shapes(parse_query(query), vocabulary)
+    truth = {r for r, _ in _truth(big.db.path, exact.fts())}
+    got = await _ranked_rowids(big, query, limit=5)
+    assert found == [None] or found == [None, None]  # asked, and declined: not read
+    assert len(got) == 5 and set(got) <= truth  # the other ways still answer

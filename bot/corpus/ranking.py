@@ -20,12 +20,13 @@ Three ways, chosen from the vocabulary's passage counts before anything is ranke
 Before those, a query of phrases whose every pair has a stopword ("the of of", "to the"*) is
 ranked by FTS5 in the pairs index (``pairs.py``), where each such pair is one token: exact,
 and a few percent of the walk FTS5 makes in ``passages_fts``. A sentence of very common words
-(``it in when the i in``) is ranked exactly in numpy from their dense frequencies (``dense.py``).
+(``it in when the i in``) is ranked exactly in numpy from their dense frequencies; one that
+also has rarer words (``being the daym a the to``) is listed by those and kept by the arrays
+(``dense_ranking.py``).
 """
 
 from __future__ import annotations
 
-import math
 import sqlite3
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ from typing import Any
 from ..core.db import Database
 from . import dense, pairs
 from .champions import CHAMPION_DF, Champions
+from .dense_ranking import DenseRanking
 from .from_lists import PROOF_DEPTH, from_lists
 from .fts_order import Order, fts_order, fts_order_within
 from .lexicon import Vocabulary
@@ -99,7 +101,7 @@ class Ranker:
         self._averages_of: tuple[int, tuple[int, float]] | None = None
         self._common: OrderedDict[tuple[str, int], None] = OrderedDict()  # not rare: > ENUMERATE
         self._sieved: OrderedDict[tuple[str, int], list[int]] = OrderedDict()  # see _sifted
-        self.dense = dense.DenseIndex(db)
+        self.dense = DenseRanking(dense.DenseIndex(db), champions)
 
     async def rank(
         self, shape: Shape, vocabulary: Vocabulary, generation: int, *, limit: int, offset: int
@@ -144,9 +146,13 @@ class Ranker:
         exact = single_words(shape, vocabulary) and vocabulary.generation == generation  # as FTS5
         sieve = rarest(shape, counts, vocabulary, rows, TEXT_BUDGET)
         if order is None and not (by_fts or listed) and exact:
-            order = await self._dense(shape, counts, stats)
+            order = await self.dense.ranked(shape, counts, stats)
         if order is None and cost > EXACT_BUDGET and exact:
             order = await self._sifted(shape, sieve, stats)
+        if order is None and not (by_fts or listed) and exact:
+            order = await self.dense.sifted(
+                shape, counts, vocabulary, stats, self._listed, self._score
+            )
         if order is None and not by_fts and maybe_rare(shape, counts, vocabulary, rows, ENUMERATE):
             order = await self._if_rare(expression, generation)
         if by_fts or order is not None:  # exact
@@ -176,23 +182,6 @@ class Ranker:
             return None
         scored = await self._score(shape, set(listed), stats)
         return _sorted(scored), len(scored), False
-
-    async def _dense(self, shape: Shape, counts: list[int], stats: Stats) -> Order | None:
-        """FTS5's ranking of a query of very common words, computed from their dense arrays,
-        when they have them and would be together in at most DENSE_MOST passages."""
-        words = dense.phrases_of(shape)
-        together = stats.rows * math.prod(n / stats.rows for n in counts) if stats.rows else 0
-        if words is None or shape.match_any or together > dense.DENSE_MOST:
-            return None
-        built = await self.champions.dense_words(stats.generation)
-        loaded = None if built is None or not words <= built[1] else (
-            await self.dense.load(built[0], words)
-        )  # fmt: skip
-        if loaded is None:
-            return None
-        found = dense.ranked(shape, loaded, stats.idfs, stats.avgdl)
-        # A build may have put a newer corpus's arrays in their place meanwhile.
-        return found if await self.champions.dense_words(stats.generation) == built else None
 
     async def _if_rare(self, expression: str, generation: int) -> Order | None:
         """FTS5's ranking of a phrase or sentence of common words if it ends within
