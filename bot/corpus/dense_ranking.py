@@ -23,7 +23,7 @@ from .from_lists import Scorer
 from .fts_order import Order
 from .lexicon import Vocabulary
 from .scoring import Group, Shape
-from .texts import Stats
+from .texts import Stats, best_first
 
 #: The others' passages are listed when they would be together in at most this many if
 #: independent, and are (5,000 rowids: 2-3 ms)...
@@ -40,15 +40,10 @@ def split(
     shape: Shape, counts: list[int], words: frozenset[str], vocabulary: Vocabulary, rows: int
 ) -> tuple[Shape, list[Group]] | None:
     """(the rarest groups without arrays, to list with FTS5; the groups with arrays), or None
-    when every group has arrays, none does, there would be too many matches to read, or
-    listing would walk or find too much. Every wanted phrase is a single word
-    (``terms.single_words``)."""
-    if shape.match_any:
-        return None
+    when every group has arrays, none does, or listing would walk or find too much. Every
+    wanted phrase is a single word (``terms.single_words``), all wanted."""
     arrayed = [all(p.words[0] in words for p in g.phrases) for g in shape.wanted]
     if all(arrayed) or not any(arrayed):
-        return None
-    if rows * math.prod(n / rows for n in counts) > READ_MOST:  # they are, or more
         return None
     others = sorted((i for i, a in enumerate(arrayed) if not a), key=counts.__getitem__)
     taken: list[int] = []
@@ -63,6 +58,11 @@ def split(
         return None
     listed = Shape(tuple(shape.wanted[i] for i in sorted(taken)))
     return listed, [g for g, a in zip(shape.wanted, arrayed, strict=True) if a]
+
+
+def together(counts: list[int], rows: int) -> float:
+    """How many passages would have every group if the groups were independent."""
+    return rows * math.prod(n / rows for n in counts) if rows else 0.0
 
 
 def having(rowids: list[int], groups: list[Group], loaded: dense.Loaded) -> list[int] | None:
@@ -94,9 +94,7 @@ class DenseRanking:
         """Way 1, when every word has an array and they would be together in at most
         DENSE_MOST passages."""
         words = dense.phrases_of(shape)
-        rows = stats.rows
-        together = rows * math.prod(n / rows for n in counts) if rows else 0
-        if words is None or shape.match_any or together > dense.DENSE_MOST:
+        if words is None or shape.match_any or together(counts, stats.rows) > dense.DENSE_MOST:
             return None
         built = await self.champions.dense_words(stats.generation)
         if built is None or not words <= built[1]:
@@ -119,6 +117,8 @@ class DenseRanking:
     ) -> Order | None:
         """Way 2: the others' passages listed, kept when they have the common words, and
         every match scored; None when there would be too many to list or to read."""
+        if shape.match_any or together(counts, stats.rows) > READ_MOST:  # they are, or more
+            return None
         built = await self.champions.dense_words(stats.generation)
         picked = None if built is None else split(shape, counts, built[1], vocabulary, stats.rows)
         if built is None or picked is None:
@@ -134,4 +134,4 @@ class DenseRanking:
         if await self.champions.dense_words(stats.generation) != built:
             return None  # a newer corpus's arrays: ``kept`` may lack matches
         scored = await score(shape, set(kept), stats)  # checks every group and exclusion
-        return sorted(scored, key=lambda r: (scored[r], r)), len(scored), False
+        return best_first(scored), len(scored), False

@@ -53,7 +53,7 @@ from .terms import (
     rarest,
     single_words,
 )
-from .texts import Stats, scored_texts
+from .texts import Stats, best_first, scored_texts
 
 #: Ranked by FTS5 itself when the query's words' passage counts add up to at most this, or
 #: when ``terms.cheap_for_fts``.
@@ -181,7 +181,7 @@ class Ranker:
         if len(listed) > TEXT_BUDGET:
             return None
         scored = await self._score(shape, set(listed), stats)
-        return _sorted(scored), len(scored), False
+        return best_first(scored), len(scored), False
 
     async def _if_rare(self, expression: str, generation: int) -> Order | None:
         """FTS5's ranking of a phrase or sentence of common words if it ends within
@@ -238,7 +238,7 @@ class Ranker:
             listed = await self._listed(positive, ENUMERATE + 1)
             scored.update(await self._score(shape, set(listed), stats))
             if len(listed) <= ENUMERATE:  # every match: exact
-                return _sorted(scored), len(scored), False
+                return best_first(scored), len(scored), False
         found, proven, complete = await from_lists(
             self.champions, self._score, shape, vocabulary, stats, set(scored),
             depth=RANK_DEPTH, budget=TEXT_BUDGET,
@@ -254,10 +254,10 @@ class Ranker:
             listed = await self._listed(positive, TEXT_BUDGET, seconds=SCAN_SECONDS)
             scored.update(await self._score(shape, set(listed) - set(scored), stats))
         if is_one_word(shape) or (one_list and proven):  # its list, and the count it knows
-            return _sorted(scored), counts[0], False
+            return best_first(scored), counts[0], False
         if complete and len(scored) < RANK_DEPTH:  # every match
-            return _sorted(scored), len(scored), False
-        return _sorted(scored)[:RANK_DEPTH], len(scored), True
+            return best_first(scored), len(scored), False
+        return best_first(scored)[:RANK_DEPTH], len(scored), True
 
     async def _pair_counts(
         self, shape: Shape, counts: list[int], vocabulary: Vocabulary, generation: int
@@ -299,7 +299,3 @@ class Ranker:
 def _trim(kept: OrderedDict[Any, Any]) -> None:
     while len(kept) > ORDERS_KEPT:
         kept.popitem(last=False)
-
-
-def _sorted(scored: dict[int, float]) -> list[int]:
-    return sorted(scored, key=lambda r: (scored[r], r))

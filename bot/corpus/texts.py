@@ -39,3 +39,8 @@ async def scored_texts(
         if score is not None:
             scored[candidate.rowid] = score
     return scored
+
+
+def best_first(scored: dict[int, float]) -> list[int]:
+    """Rowids by bm25 (negative: lowest first), then rowid, as FTS5 orders ties."""
+    return sorted(scored, key=lambda r: (scored[r], r))
