@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.corpus.query import MAX_TERMS, parse_query, similarity_query
+from bot.corpus.query import LIKE_PASSAGES, MAX_TERMS, parse_query, similarity_query
 
 
 @pytest.mark.parametrize(
@@ -55,6 +55,16 @@ def test_similarity_query_prefers_long_non_stopwords() -> None:
     query = similarity_query("The the the convergence of attend, and a mechanism!", max_terms=2)
     assert [t.words[0] for t in query.terms] == ["convergence", "mechanism"]
     assert query.expression == '"convergence" OR "mechanism"'
+
+
+def test_similarity_query_keeps_the_rarest_words_within_the_passage_budget() -> None:
+    counts = {"lantern": 12, "harbour": LIKE_PASSAGES - 50, "tide": 80, "stone": 5000}
+    query = similarity_query("Stone, tide, harbour and lantern.", counts.__getitem__)
+    # rarest first; harbour would take the three past the budget, and stone is commoner still
+    assert [t.words[0] for t in query.terms] == ["lantern", "tide"]
+    assert query.match_any
+    alone = similarity_query("stone stone", counts.__getitem__)
+    assert [t.words[0] for t in alone.terms] == ["stone"]  # the rarest is kept, whatever its count
 
 
 @pytest.fixture(scope="module")
