@@ -133,7 +133,8 @@ def similarity_query(
         if len(word) > 2 and word not in STOPWORDS and word not in seen:
             seen[word] = index
     if passages_with is not None:
-        chosen, together = [], 0
+        chosen: list[str] = []
+        together = 0
         for word in sorted(seen, key=lambda w: (passages_with(w), seen[w]))[:max_terms]:
             together += passages_with(word)
             if chosen and together > LIKE_PASSAGES:
