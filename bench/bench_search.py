@@ -164,6 +164,10 @@ async def bench_size(size: int, count: int) -> None:
             await index.keep_current()
             if index._loading is not None:
                 await index._loading
+        vocabulary = await services.search.lexicon.current()
+        assert vocabulary is not None
+        await services.search.ranker.dense.read_ahead(vocabulary)  # as the first search does
+        await services.search.ranker.dense.index.settled()
         raw = sqlite3.connect(db_path)
         raw.execute("PRAGMA cache_size = -65536")
         sizes = {

@@ -14,14 +14,21 @@ from typing import Any
 import numpy as np
 import pytest
 
-from bot.corpus import dense, dense_ranking, fts_order, ranking
+from bot.corpus import dense, dense_ranking, fts_order, ranking, terms
 from bot.corpus.ingest import sync_corpus
 from bot.corpus.query import parse_query
 from bot.corpus.scoring import Group, Phrase, Shape, varints
 from bot.corpus.search import shapes
 from bot.services import Services
 from tests.conftest import document_text
-from tests.test_ranking import COMMON, _passage, _ranked_rowids, _truth, big  # noqa: F401
+from tests.test_ranking import (  # noqa: F401
+    COMMON,
+    _passage,
+    _ranked_rowids,
+    _truth,
+    _with_forms,
+    big,
+)
 
 SENTENCES = [
     "it in the of and a",
@@ -175,11 +182,23 @@ def test_having_keeps_the_passages_with_every_group_and_refuses_unknown_rowids()
     )
     the, of_ = Group((Phrase(("the",)),)), Group((Phrase(("of",)),))
     forms = Group((Phrase(("the",)), Phrase(("its",))))  # any of a group's words
-    assert dense_ranking.having([3, 7, 9, 12], [the, of_], loaded) == [9, 12]
-    assert dense_ranking.having([3, 7, 12], [forms, of_], loaded) == [7, 12]
-    assert dense_ranking.having([], [the], loaded) == []
-    assert dense_ranking.having([9, 10], [the], loaded) is None  # another corpus's arrays
-    assert dense_ranking.having([13], [the], loaded) is None
+
+    def kept(rowids: list[int] | None, groups: list[Group], **apart: list[int]) -> Any:
+        found = dense_ranking.having(
+            rowids, groups, loaded, {Phrase((w,)): r for w, r in apart.items()}
+        )
+        return None if found is None else found.tolist()
+
+    assert kept([3, 7, 9, 12], [the, of_]) == [9, 12]
+    assert kept([3, 7, 12], [forms, of_]) == [7, 12]
+    assert kept([], [the]) == []
+    assert kept(None, [the, of_]) == [9, 12]  # every passage
+    rare = Group((Phrase(("the",)), Phrase(("thee",))))  # "thee" has no array: listed apart
+    assert kept(None, [rare, of_], thee=[7]) == [7, 9, 12]
+    assert kept([3, 7], [rare], thee=[7]) == [3, 7]
+    assert kept([9, 10], [the]) is None  # another corpus's arrays
+    assert kept([13], [the]) is None
+    assert kept(None, [rare], thee=[8]) is None
 
 
 def _spy_sifted(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
@@ -230,3 +249,110 @@ async def test_too_many_matches_to_read_go_another_way(
     got = await _ranked_rowids(big, query, limit=5)
     assert found == [None] or found == [None, None]  # asked, and declined: not read
     assert len(got) == 5 and set(got) <= truth  # the other ways still answer
+
+
+def _fts_count(db_path: Path, expression: str) -> int:
+    with sqlite3.connect(db_path) as raw:
+        sql = "SELECT count(*) FROM passages_fts WHERE passages_fts MATCH ?"
+        return int(raw.execute(sql, (expression,)).fetchone()[0])
+
+
+async def test_the_other_forms_are_counted_as_fts5_counts_them(
+    big: Services,  # noqa: F811
+    big_folder: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A tier of other forms is counted without ranking it: FTS5 lists the groups without
+    arrays (a phrase too), the arrays keep those with the others, and a group only some of
+    whose forms have arrays has the others listed apart."""
+    await _with_forms(big, big_folder, monkeypatch)
+    vocabulary = await big.search.lexicon.current()
+    assert vocabulary is not None
+    generation = await big.corpus.generation()
+    built = await big.search.champions.dense_words(generation)
+    assert built is not None and "river" in built[1] and "rivers" not in built[1]
+    counted = 0
+    for query in ("light river word3 the", "lights quill of", "river word1 the a", "rivers quill"):
+        _, forms = shapes(parse_query(query), vocabulary)
+        assert forms is not None and any(len(g.phrases) > 1 for g in forms.wanted), query
+        found = await big.search.ranker.count(forms, vocabulary, generation)
+        if found is not None:
+            counted += 1
+            assert found == _fts_count(big.db.path, Shape(forms.wanted).fts()), query
+    assert counted >= 3
+    monkeypatch.setattr(terms, "FTS_BUDGET", 50_000)  # the fixture's 300 lists no phrase
+    river = Group((Phrase(("rivers",)), Phrase(("the", "river"))))  # a phrase: listed by FTS5
+    quill = Shape((river, Group((Phrase(("quill",)),)), Group((Phrase(("of",)),))))
+    found = await big.search.ranker.count(quill, vocabulary, generation)
+    assert found is not None and found == _fts_count(big.db.path, quill.fts())
+
+
+async def test_a_page_of_exact_forms_counts_the_others_and_ranks_the_same(
+    big: Services,  # noqa: F811
+    big_folder: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """While exact forms fill the page, the other forms are counted, not ranked: the total is
+    every match's, the page the exact ranking's; the last exact page ranks the others."""
+    await _with_forms(big, big_folder, monkeypatch)
+    vocabulary = await big.search.lexicon.current()
+    assert vocabulary is not None
+    query = "light quill"
+    exact, forms = shapes(parse_query(query), vocabulary)
+    assert forms is not None
+    ranked_forms = []
+    real_rank = big.search.ranker.rank
+
+    async def spied(shape: Shape, *args: Any, **kwargs: Any) -> ranking.Ranked:
+        ranked_forms.append(shape.minus is not None)
+        return await real_rank(shape, *args, **kwargs)
+
+    monkeypatch.setattr(big.search.ranker, "rank", spied)
+    results = await big.search.search(query, limit=5)
+    assert not any(ranked_forms)  # counted, not ranked
+    assert results.total == _fts_count(big.db.path, Shape(forms.wanted).fts())
+    exact_truth = [r for r, _ in _truth(big.db.path, exact.fts())]
+    assert 5 < len(exact_truth) < results.total
+    assert [await _rowid(big, h.passage.id) for h in results.hits] == exact_truth[:5]
+    last = (len(exact_truth) - 1) // 5 * 5
+    tail = await big.search.search(query, limit=5, offset=last)
+    assert any(ranked_forms)  # the page past the exact forms needs their ranking
+    assert tail.total == results.total
+
+
+async def _rowid(services: Services, passage_id: str) -> int:
+    row = await services.db.one("SELECT rowid FROM passages WHERE id = ?", (passage_id,))
+    return int(row[0])
+
+
+async def test_the_commonest_arrays_are_read_ahead_once_built(
+    big: Services,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """After a start or a build, the commonest words' arrays are read on a connection of
+    their own, within READ_AHEAD_BYTES: a sentence of them then reads nothing."""
+    vocabulary = await big.search.lexicon.current()
+    assert vocabulary is not None
+    built = await big.search.champions.dense_words(vocabulary.generation)
+    assert built is not None
+    stamp, words = built
+    commonest = sorted(words, key=lambda w: -vocabulary.count(w))
+    rows = await big.search.ranker.averages(vocabulary.generation)
+    # room for every passage's rowid (8 bytes) and length (4), and three words' arrays
+    monkeypatch.setattr(dense, "READ_AHEAD_BYTES", 12 * rows[0] + 3 * rows[0])
+    index = big.search.ranker.dense.index
+    await big.search.search("light river")  # the first search starts it
+    await index.settled()
+    reads: list[str] = []
+    real_all = big.db.all
+
+    async def spied(sql: str, *args: Any, **kwargs: Any) -> Any:
+        reads.append(sql)
+        return await real_all(sql, *args, **kwargs)
+
+    monkeypatch.setattr(big.db, "all", spied)
+    loaded = await index.load(stamp, set(commonest[:3]))
+    assert loaded is not None and not [r for r in reads if dense.TABLE in r]
+    assert len(loaded.rowids) == rows[0]
+    fourth = await index.load(stamp, {commonest[3]})  # past the budget: read when needed
+    assert fourth is not None and [r for r in reads if dense.TABLE in r]

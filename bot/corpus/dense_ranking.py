@@ -22,7 +22,7 @@ from .champions import Champions
 from .from_lists import Scorer
 from .fts_order import Order
 from .lexicon import Vocabulary
-from .scoring import Group, Shape
+from .scoring import Group, Phrase, Shape
 from .texts import Stats, best_first
 
 #: The others' passages are listed when they would be together in at most this many if
@@ -40,9 +40,9 @@ def split(
     shape: Shape, counts: list[int], words: frozenset[str], vocabulary: Vocabulary, rows: int
 ) -> tuple[Shape, list[Group]] | None:
     """(the rarest groups without arrays, to list with FTS5; the groups with arrays), or None
-    when every group has arrays, none does, or listing would walk or find too much. Every
-    wanted phrase is a single word (``terms.single_words``), all wanted."""
-    arrayed = [all(p.words[0] in words for p in g.phrases) for g in shape.wanted]
+    when every group has arrays, none does, or listing would walk or find too much. A group
+    with a phrase or a prefix has no arrays."""
+    arrayed = [_all_arrayed(g, words) for g in shape.wanted]
     if all(arrayed) or not any(arrayed):
         return None
     others = sorted((i for i, a in enumerate(arrayed) if not a), key=counts.__getitem__)
@@ -60,27 +60,60 @@ def split(
     return listed, [g for g, a in zip(shape.wanted, arrayed, strict=True) if a]
 
 
+def _arrayed(phrase: Phrase, words: frozenset[str]) -> bool:
+    return len(phrase.words) == 1 and not phrase.prefix and phrase.words[0] in words
+
+
+def _all_arrayed(group: Group, words: frozenset[str]) -> bool:
+    return all(_arrayed(p, words) for p in group.phrases)
+
+
 def together(counts: list[int], rows: int) -> float:
     """How many passages would have every group if the groups were independent."""
     return rows * math.prod(n / rows for n in counts) if rows else 0.0
 
 
-def having(rowids: list[int], groups: list[Group], loaded: dense.Loaded) -> list[int] | None:
-    """Those of ``rowids`` that have every group (any of its words); None when one is not in
-    the arrays: they are another corpus's."""
-    found = np.asarray(rowids, dtype=np.int64)
-    places = np.searchsorted(loaded.rowids, found)
-    if len(found) and (
-        places.max() >= len(loaded.rowids) or not (loaded.rowids[places] == found).all()
-    ):
+def having(
+    rowids: list[int] | None,
+    groups: list[Group],
+    loaded: dense.Loaded,
+    apart: dict[Phrase, list[int]] | None = None,
+) -> np.ndarray | None:
+    """Those of ``rowids`` (every passage when None) that have every group: any of its
+    phrases, a word in the arrays or one of ``apart``'s passages. None when one is not in the
+    arrays: they are another corpus's."""
+    found = loaded.rowids if rowids is None else np.asarray(rowids, dtype=np.int64)
+    places = np.arange(len(found)) if rowids is None else _places(found, loaded)
+    marked: dict[Phrase, np.ndarray] = {}
+    for phrase, listed in (apart or {}).items():
+        at = _places(np.asarray(listed, dtype=np.int64), loaded)
+        if at is None:
+            return None
+        marked[phrase] = np.zeros(len(loaded.rowids), dtype=bool)
+        marked[phrase][at] = True
+    if places is None:
         return None
     mask = np.ones(len(found), dtype=bool)
     for group in groups:
         present = np.zeros(len(found), dtype=bool)
         for phrase in group.phrases:
-            present |= loaded.columns[phrase.words[0]][places] != 0
+            if phrase in marked:
+                present |= marked[phrase][places]
+            else:
+                present |= loaded.columns[phrase.words[0]][places] != 0
         mask &= present
-    return [int(r) for r in found[mask]]
+    kept: np.ndarray = found[mask]
+    return kept
+
+
+def _places(rowids: np.ndarray, loaded: dense.Loaded) -> np.ndarray | None:
+    """Where ``rowids`` are in the arrays, or None when one is not there."""
+    places = np.searchsorted(loaded.rowids, rowids)
+    if len(rowids) and (
+        places.max() >= len(loaded.rowids) or not (loaded.rowids[places] == rowids).all()
+    ):
+        return None
+    return places
 
 
 class DenseRanking:
@@ -89,6 +122,18 @@ class DenseRanking:
     def __init__(self, index: dense.DenseIndex, champions: Champions) -> None:
         self.index = index
         self.champions = champions
+        self._ahead_for: int | None = None  # the corpus generation read ahead
+
+    async def read_ahead(self, vocabulary: Vocabulary) -> None:
+        """Once the arrays of the vocabulary's corpus are built, have the commonest words'
+        read ahead (``DenseIndex.read_ahead``)."""
+        if self._ahead_for == vocabulary.generation:
+            return
+        built = await self.champions.dense_words(vocabulary.generation)
+        if built is not None:
+            self._ahead_for = vocabulary.generation
+            commonest = sorted(built[1], key=lambda w: (-vocabulary.count(w), w))
+            self.index.read_ahead(built[0], commonest)
 
     async def ranked(self, shape: Shape, counts: list[int], stats: Stats) -> Order | None:
         """Way 1, when every word has an array and they would be together in at most
@@ -119,19 +164,70 @@ class DenseRanking:
         every match scored; None when there would be too many to list or to read."""
         if shape.match_any or together(counts, stats.rows) > READ_MOST:  # they are, or more
             return None
-        built = await self.champions.dense_words(stats.generation)
-        picked = None if built is None else split(shape, counts, built[1], vocabulary, stats.rows)
-        if built is None or picked is None:
-            return None
-        sieve, arrayed = picked
-        rowids = await listed(sieve, LISTED_MOST + 1)
-        if len(rowids) > LISTED_MOST:
-            return None
-        loaded = await self.index.load(built[0], {p.words[0] for g in arrayed for p in g.phrases})
-        kept = None if loaded is None else having(rowids, arrayed, loaded)
+        corpus = stats.generation, stats.rows
+        kept = await self._kept(shape, counts, vocabulary, corpus, listed, whole=False)
         if kept is None or len(kept) > READ_MOST:
             return None
-        if await self.champions.dense_words(stats.generation) != built:
-            return None  # a newer corpus's arrays: ``kept`` may lack matches
-        scored = await score(shape, set(kept), stats)  # checks every group and exclusion
+        scored = await score(shape, {int(r) for r in kept}, stats)  # every group, exclusion
         return best_first(scored), len(scored), False
+
+    async def counted(
+        self,
+        shape: Shape,
+        counts: list[int],
+        vocabulary: Vocabulary,
+        corpus: tuple[int, int],
+        listed: Lister,
+    ) -> int | None:
+        """How many passages have every wanted group of ``shape`` (its exclusions and
+        ``minus`` aside), without scoring them; None when some group would be neither listed
+        nor in the arrays, or the passages listed would be too many. ``corpus``: its
+        (generation, passages)."""
+        kept = await self._kept(shape, counts, vocabulary, corpus, listed, whole=True)
+        return None if kept is None else len(kept)
+
+    async def _kept(
+        self,
+        shape: Shape,
+        counts: list[int],
+        vocabulary: Vocabulary,
+        corpus: tuple[int, int],
+        listed: Lister,
+        *,
+        whole: bool,
+    ) -> np.ndarray | None:
+        """The passages FTS5 lists for the groups without arrays (``split``) that the arrays
+        say have the others. ``whole``: every group is checked, a group of forms only some of
+        which have arrays (``a OR aing``) by listing those apart, and with every group in the
+        arrays (or listed apart) every passage is; else None."""
+        generation, rows = corpus
+        built = await self.champions.dense_words(generation)
+        if built is None:
+            return None
+        picked = split(shape, counts, built[1], vocabulary, rows)
+        if picked is None and not whole:
+            return None
+        sieve, arrayed = picked or (None, [g for g in shape.wanted if _all_arrayed(g, built[1])])
+        apart: dict[Phrase, list[int]] = {}  # forms without arrays, listed apart
+        if whole:
+            mixed = [
+                g for g in shape.wanted if g not in arrayed and (not sieve or g not in sieve.wanted)
+            ]
+            forms = [p for g in mixed for p in g.phrases if not _arrayed(p, built[1])]
+            walk = sum(terms.fts_walk(Shape((Group((p,)),)), vocabulary, rows) for p in forms)
+            if walk > terms.FTS_BUDGET:
+                return None  # a group too common to list, without arrays
+            for phrase in forms:
+                apart[phrase] = await listed(Shape((Group((phrase,)),)), LISTED_MOST + 1)
+                if len(apart[phrase]) > LISTED_MOST:
+                    return None
+            arrayed = [*arrayed, *mixed]
+        rowids = None if sieve is None else await listed(sieve, LISTED_MOST + 1)
+        if rowids is not None and len(rowids) > LISTED_MOST:
+            return None
+        words = {p.words[0] for g in arrayed for p in g.phrases if p not in apart}
+        loaded = await self.index.load(built[0], words)
+        kept = None if loaded is None else having(rowids, arrayed, loaded, apart)
+        if kept is None or await self.champions.dense_words(generation) != built:
+            return None  # a newer corpus's arrays: ``kept`` may lack matches
+        return kept

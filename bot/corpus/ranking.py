@@ -101,6 +101,7 @@ class Ranker:
         self._averages_of: tuple[int, tuple[int, float]] | None = None
         self._common: OrderedDict[tuple[str, int], None] = OrderedDict()  # not rare: > ENUMERATE
         self._sieved: OrderedDict[tuple[str, int], list[int]] = OrderedDict()  # see _sifted
+        self._counted: OrderedDict[tuple[str, int], int] = OrderedDict()  # see count
         self.dense = DenseRanking(dense.DenseIndex(db), champions)
 
     async def rank(
@@ -116,6 +117,20 @@ class Ranker:
         self._orders.move_to_end(key)
         order, total, more = self._orders[key]
         return Ranked(tuple(order[offset : offset + limit]), total, more, len(order))
+
+    async def count(self, shape: Shape, vocabulary: Vocabulary, generation: int) -> int | None:
+        """How many passages have ``shape``'s wanted groups (its ``minus`` aside), when the
+        dense arrays tell without ranking them (``DenseRanking.counted``); else None."""
+        key = (Shape(shape.wanted).fts(), generation)
+        if key not in self._counted and not (shape.excluded or shape.match_any):
+            rows, _ = await self.averages(generation)
+            counts = [group_count(g, vocabulary, rows) for g in shape.wanted]
+            corpus = generation, rows
+            found = await self.dense.counted(shape, counts, vocabulary, corpus, self._listed)
+            if found is not None:
+                self._counted[key] = found
+                _trim(self._counted)
+        return self._counted.get(key)
 
     async def _ranked(
         self, shape: Shape, expression: str, vocabulary: Vocabulary, generation: int

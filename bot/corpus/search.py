@@ -96,6 +96,7 @@ class PassageSearch:
         if vocabulary is None:
             return await self._first_matches(parsed, limit, offset)
         await self.champions.keep_current(vocabulary)
+        await self.ranker.dense.read_ahead(vocabulary)
         exact, other = shapes(parsed, vocabulary)
         groups = [*exact.wanted, *(other.wanted if other else ())]
         meaning = self.meaning
@@ -149,7 +150,16 @@ class PassageSearch:
         tiers = [list(ranked.rowids), []]
         total, capped, reachable = ranked.total, ranked.more, ranked.reachable
         every_exact = not ranked.more and ranked.reachable >= ranked.total
-        if other is not None and every_exact:  # other forms come after every exact one
+        # The other forms are counted first, when that is cheap: ranking them may cost 30 ms
+        # at 1M passages, for none (their count is the exact ones'), or for a later page only.
+        counted = None
+        if other is not None and every_exact:
+            counted = await self.ranker.count(other, vocabulary, generation)
+        if counted is not None and (
+            counted == ranked.total or (counted > ranked.total and offset + limit < ranked.total)
+        ):
+            total += counted - ranked.total  # it counts the exact ones too
+        elif other is not None and every_exact:  # other forms come after every exact one
             if not ranked.total:  # none to leave out: the same ranking, for half the walk
                 other = replace(other, minus=None)
             skip = max(0, offset - ranked.total)
@@ -218,6 +228,7 @@ class PassageSearch:
         """Stop the background builds (champion lists, vectors), after letting them finish for
         up to ``grace`` seconds."""
         await self.champions.close(grace)
+        await self.ranker.dense.index.close()
         if self.meaning is not None:
             await self.meaning.close(grace)
         await self.lexicon.close()
