@@ -183,7 +183,7 @@ def test_having_keeps_the_passages_with_every_group_and_refuses_unknown_rowids()
     the, of_ = Group((Phrase(("the",)),)), Group((Phrase(("of",)),))
     forms = Group((Phrase(("the",)), Phrase(("its",))))  # any of a group's words
 
-    def kept(rowids: list[int] | None, groups: list[Group], **apart: list[int]) -> Any:
+    def kept(rowids: list[int], groups: list[Group], **apart: list[int]) -> Any:
         found = dense_ranking.having(
             rowids, groups, loaded, {Phrase((w,)): r for w, r in apart.items()}
         )
@@ -192,13 +192,11 @@ def test_having_keeps_the_passages_with_every_group_and_refuses_unknown_rowids()
     assert kept([3, 7, 9, 12], [the, of_]) == [9, 12]
     assert kept([3, 7, 12], [forms, of_]) == [7, 12]
     assert kept([], [the]) == []
-    assert kept(None, [the, of_]) == [9, 12]  # every passage
     rare = Group((Phrase(("the",)), Phrase(("thee",))))  # "thee" has no array: listed apart
-    assert kept(None, [rare, of_], thee=[7]) == [7, 9, 12]
+    assert kept([3, 7, 9, 12], [rare, of_], thee=[7]) == [7, 9, 12]
     assert kept([3, 7], [rare], thee=[7]) == [3, 7]
     assert kept([9, 10], [the]) is None  # another corpus's arrays
     assert kept([13], [the]) is None
-    assert kept(None, [rare], thee=[8]) is None
 
 
 def _spy_sifted(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
@@ -272,14 +270,14 @@ async def test_the_other_forms_are_counted_as_fts5_counts_them(
     built = await big.search.champions.dense_words(generation)
     assert built is not None and "river" in built[1] and "rivers" not in built[1]
     counted = 0
-    for query in ("light river word3 the", "lights quill of", "river word1 the a", "rivers quill"):
+    for query in ("light river word3 the", "lights quill of", "rivers quill the", "rivers quill"):
         _, forms = shapes(parse_query(query), vocabulary)
         assert forms is not None and any(len(g.phrases) > 1 for g in forms.wanted), query
         found = await big.search.ranker.count(forms, vocabulary, generation)
         if found is not None:
             counted += 1
             assert found == _fts_count(big.db.path, Shape(forms.wanted).fts()), query
-    assert counted >= 3
+    assert counted >= 2
     monkeypatch.setattr(terms, "FTS_BUDGET", 50_000)  # the fixture's 300 lists no phrase
     river = Group((Phrase(("rivers",)), Phrase(("the", "river"))))  # a phrase: listed by FTS5
     quill = Shape((river, Group((Phrase(("quill",)),)), Group((Phrase(("of",)),))))

@@ -74,31 +74,25 @@ def together(counts: list[int], rows: int) -> float:
 
 
 def having(
-    rowids: list[int] | None,
+    rowids: list[int],
     groups: list[Group],
     loaded: dense.Loaded,
     apart: dict[Phrase, list[int]] | None = None,
 ) -> np.ndarray | None:
-    """Those of ``rowids`` (every passage when None) that have every group: any of its
-    phrases, a word in the arrays or one of ``apart``'s passages. None when one is not in the
-    arrays: they are another corpus's."""
-    found = loaded.rowids if rowids is None else np.asarray(rowids, dtype=np.int64)
-    places = np.arange(len(found)) if rowids is None else _places(found, loaded)
-    marked: dict[Phrase, np.ndarray] = {}
-    for phrase, listed in (apart or {}).items():
-        at = _places(np.asarray(listed, dtype=np.int64), loaded)
-        if at is None:
-            return None
-        marked[phrase] = np.zeros(len(loaded.rowids), dtype=bool)
-        marked[phrase][at] = True
+    """Those of ``rowids`` that have every group: any of its phrases, a word in the arrays or
+    one of ``apart``'s passages. None when one is not in the arrays: they are another
+    corpus's."""
+    found = np.asarray(rowids, dtype=np.int64)
+    places = _places(found, loaded)
     if places is None:
         return None
+    marked: dict[Phrase, set[int]] = {p: set(r) for p, r in (apart or {}).items()}
     mask = np.ones(len(found), dtype=bool)
     for group in groups:
         present = np.zeros(len(found), dtype=bool)
         for phrase in group.phrases:
             if phrase in marked:
-                present |= marked[phrase][places]
+                present |= np.fromiter((r in marked[phrase] for r in rowids), bool, len(found))
             else:
                 present |= loaded.columns[phrase.words[0]][places] != 0
         mask &= present
@@ -198,16 +192,15 @@ class DenseRanking:
     ) -> np.ndarray | None:
         """The passages FTS5 lists for the groups without arrays (``split``) that the arrays
         say have the others. ``whole``: every group is checked, a group of forms only some of
-        which have arrays (``a OR aing``) by listing those apart, and with every group in the
-        arrays (or listed apart) every passage is; else None."""
+        which have arrays (``a OR aing``) by listing those apart, or None."""
         generation, rows = corpus
         built = await self.champions.dense_words(generation)
         if built is None:
             return None
         picked = split(shape, counts, built[1], vocabulary, rows)
-        if picked is None and not whole:
+        if picked is None:  # all in the arrays (``ranked``'s, in numpy), or none listed
             return None
-        sieve, arrayed = picked or (None, [g for g in shape.wanted if _all_arrayed(g, built[1])])
+        sieve, arrayed = picked
         apart: dict[Phrase, list[int]] = {}  # forms without arrays, listed apart
         if whole:
             mixed = [
@@ -222,8 +215,8 @@ class DenseRanking:
                 if len(apart[phrase]) > LISTED_MOST:
                     return None
             arrayed = [*arrayed, *mixed]
-        rowids = None if sieve is None else await listed(sieve, LISTED_MOST + 1)
-        if rowids is not None and len(rowids) > LISTED_MOST:
+        rowids = await listed(sieve, LISTED_MOST + 1)
+        if len(rowids) > LISTED_MOST:
             return None
         words = {p.words[0] for g in arrayed for p in g.phrases if p not in apart}
         loaded = await self.index.load(built[0], words)

@@ -120,11 +120,14 @@ class Ranker:
 
     async def count(self, shape: Shape, vocabulary: Vocabulary, generation: int) -> int | None:
         """How many passages have ``shape``'s wanted groups (its ``minus`` aside), when the
-        dense arrays tell without ranking them (``DenseRanking.counted``); else None."""
+        dense arrays tell without ranking them (``DenseRanking.counted``) and FTS5 would not
+        rank them cheaply (``EXACT_BUDGET``); else None."""
         key = (Shape(shape.wanted).fts(), generation)
         if key not in self._counted and not (shape.excluded or shape.match_any):
             rows, _ = await self.averages(generation)
             counts = [group_count(g, vocabulary, rows) for g in shape.wanted]
+            if sum(counts) <= EXACT_BUDGET:
+                return None
             corpus = generation, rows
             found = await self.dense.counted(shape, counts, vocabulary, corpus, self._listed)
             if found is not None:
