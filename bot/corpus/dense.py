@@ -188,8 +188,7 @@ class DenseIndex:
                     raise
                 return None
             for term, blob in rows:
-                dtype = np.int64 if term == ROWIDS else np.uint32 if term == LENGTHS else np.uint8
-                self._keep((stamp, str(term)), np.frombuffer(bytes(blob), dtype=dtype))
+                self._keep((stamp, str(term)), _array(str(term), blob))
         if any((stamp, k) not in self._kept for k in keys):
             return None
         for key in keys:
@@ -203,6 +202,12 @@ class DenseIndex:
         while self._kept_bytes > KEPT_BYTES and len(self._kept) > 1:
             _, dropped = self._kept.popitem(last=False)
             self._kept_bytes -= dropped.nbytes
+
+
+def _array(key: str, blob: bytes) -> np.ndarray:
+    """A stored array: the rowids (8 bytes each), the lengths (4) or a word's counts (1)."""
+    dtype = np.int64 if key == ROWIDS else np.uint32 if key == LENGTHS else np.uint8
+    return np.frombuffer(bytes(blob), dtype=dtype)
 
 
 def _read_arrays(path: Path, stamp: str, words: list[str]) -> list[tuple[str, np.ndarray]]:
@@ -220,8 +225,7 @@ def _read_arrays(path: Path, stamp: str, words: list[str]) -> list[tuple[str, np
             if found is None or len(found[0]) > budget:
                 break
             budget -= len(found[0])
-            dtype = np.int64 if key == ROWIDS else np.uint32 if key == LENGTHS else np.uint8
-            read.append((key, np.frombuffer(bytes(found[0]), dtype=dtype)))
+            read.append((key, _array(key, found[0])))
         return read
 
 

@@ -86,13 +86,12 @@ def having(
     places = _places(found, loaded)
     if places is None:
         return None
-    marked: dict[Phrase, set[int]] = {p: set(r) for p, r in (apart or {}).items()}
     mask = np.ones(len(found), dtype=bool)
     for group in groups:
         present = np.zeros(len(found), dtype=bool)
         for phrase in group.phrases:
-            if phrase in marked:
-                present |= np.fromiter((r in marked[phrase] for r in rowids), bool, len(found))
+            if apart and phrase in apart:
+                present |= np.isin(found, np.asarray(apart[phrase], dtype=np.int64))
             else:
                 present |= loaded.columns[phrase.words[0]][places] != 0
         mask &= present
@@ -203,9 +202,7 @@ class DenseRanking:
         sieve, arrayed = picked
         apart: dict[Phrase, list[int]] = {}  # forms without arrays, listed apart
         if whole:
-            mixed = [
-                g for g in shape.wanted if g not in arrayed and (not sieve or g not in sieve.wanted)
-            ]
+            mixed = [g for g in shape.wanted if g not in arrayed and g not in sieve.wanted]
             forms = [p for g in mixed for p in g.phrases if not _arrayed(p, built[1])]
             walk = sum(terms.fts_walk(Shape((Group((p,)),)), vocabulary, rows) for p in forms)
             if walk > terms.FTS_BUDGET:
